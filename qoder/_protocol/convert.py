@@ -1,0 +1,499 @@
+"""The one cattrs converter: wire JSON objects to typed events, and SSE frames to events.
+
+All wire names live here and in :mod:`.events`. The converter is strict about the JSON type of
+the fields it knows (a number where a string belongs is a :class:`~.events.MalformedEvent`, not a
+silently coerced value) and lenient about everything else: unknown fields are ignored for typed
+access and kept in ``raw``; unknown event types become :class:`~.events.UnknownEvent`; unknown
+content blocks become :class:`~.blocks.UnknownBlock`. Nothing here raises on bad server input:
+:func:`decode_frame` turns every failure into a value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+from cattrs.strategies import configure_tagged_union
+
+from . import blocks as b
+from . import events as e
+
+if TYPE_CHECKING:
+    from .sse import SSEFrame
+
+__all__ = [
+    "KEEPALIVE_EVENT_NAMES",
+    "converter",
+    "decode_frame",
+    "json_backend",
+    "loads",
+    "structure_event",
+    "use_json_backend",
+]
+
+logger = logging.getLogger("qoder.protocol")
+
+try:  # the optional `orjson` extra decodes several times faster than the stdlib
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - exercised when the extra is absent
+    _orjson = None  # type: ignore[assignment]
+
+_scan_once: Callable[[str, int], tuple[Any, int]] = json.decoder.JSONDecoder().scan_once
+
+
+def _loads_stdlib(data: str | bytes) -> Any:
+    """``json.loads``, minus its Python wrapper in the common case (about 0.5 µs a call).
+
+    The decoder's own scanner (C when available) parses a text that starts with a value; the
+    result is kept only if the value ends the text. Anything else (leading or trailing
+    whitespace, errors, bytes) is handed to ``json.loads`` itself, so results and exceptions
+    are exactly those of ``json.loads``.
+    """
+    if data.__class__ is str:
+        try:
+            value, end = _scan_once(data, 0)  # type: ignore[arg-type]
+        except (StopIteration, ValueError):
+            pass
+        else:
+            if end == len(data):
+                return value
+    return json.loads(data)
+
+
+loads: Callable[[str | bytes], Any] = _loads_stdlib
+"""The JSON parser :func:`decode_frame` uses (see :func:`use_json_backend`)."""
+_JSONError: tuple[type[Exception], ...] = (ValueError,)
+
+
+def use_json_backend(name: Literal["stdlib", "orjson"]) -> None:
+    """Choose the JSON parser of :func:`decode_frame`: ``"orjson"`` or the ``"stdlib"`` one.
+
+    At import, ``orjson`` is chosen when the extra is installed, else the stdlib. Both give the
+    same values for valid JSON and a ValueError for invalid JSON, so events are identical; only
+    the ``reason`` text of a malformed event differs. Meant for benchmarks and tests: it rebinds
+    :data:`loads` in this module (code that imported ``loads`` by name keeps its parser).
+    Raises ``ValueError`` for an unknown name, ``ImportError`` for ``"orjson"`` when absent.
+    """
+    global loads, _JSONError
+    if name == "stdlib":
+        loads, _JSONError = _loads_stdlib, (ValueError,)
+    elif name == "orjson":
+        if _orjson is None:
+            raise ImportError("the orjson backend needs the 'orjson' extra")
+        loads, _JSONError = _orjson.loads, (_orjson.JSONDecodeError, ValueError)
+    else:
+        raise ValueError(f"unknown JSON backend {name!r}; expected 'stdlib' or 'orjson'")
+
+
+def json_backend() -> Literal["stdlib", "orjson"]:
+    """The name of the JSON parser :func:`decode_frame` uses now."""
+    return "stdlib" if loads is _loads_stdlib else "orjson"
+
+
+if _orjson is not None:
+    use_json_backend("orjson")
+
+KEEPALIVE_EVENT_NAMES: Final = frozenset({"heartbeat", "ping"})
+"""SSE frame names that only keep the connection alive (§5 rule 8)."""
+
+converter = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
+"""The converter every wire object goes through."""
+
+T = TypeVar("T")
+
+
+# --- strict primitives: the wire can lie, and str(3) is not a string the server sent --------
+
+
+def _strict(kind: type[T], *, reject_bool: bool = False) -> Callable[[Any, Any], T]:
+    def hook(value: Any, _: Any) -> T:
+        if isinstance(value, kind) and not (reject_bool and isinstance(value, bool)):
+            return value
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+
+    return hook
+
+
+def _structure_float(value: Any, _: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(f"expected a number, got {type(value).__name__}")
+
+
+def _structure_string_tuple(value: Any, _: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError("expected a list of strings")
+    return tuple(value)
+
+
+converter.register_structure_hook(str, _strict(str))
+converter.register_structure_hook(bool, _strict(bool))
+converter.register_structure_hook(int, _strict(int, reject_bool=True))
+converter.register_structure_hook(float, _structure_float)
+
+
+def _register_exact(type_: Any, hook: Callable[[Any, Any], Any]) -> None:
+    """Register a hook for a parametrised generic (``dict[str, Any]``), matched exactly."""
+    converter.register_structure_hook_func(lambda candidate: candidate == type_, hook)
+
+
+_register_exact(dict[str, Any], _strict(dict))
+_register_exact(tuple[str, ...], _structure_string_tuple)
+
+
+# --- raw-keeping classes ---------------------------------------------------------------------
+
+
+def _keep_raw(cls: type[T]) -> Callable[[Any, Any], T]:
+    """A structure hook for an attrs class with a ``raw`` field: it gets the input dict itself.
+
+    ``raw`` is left out of the generated hook and set afterwards, on the frozen instance, with
+    ``object.__setattr__``: cheaper than copying the input dict to add a key, and it cannot
+    collide with a field the server might one day call ``raw``.
+    """
+    generated = make_dict_structure_fn(cls, converter, raw=override(omit=True))
+
+    def hook(value: Any, _: Any) -> T:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object, got {type(value).__name__}")
+        instance = generated(value, cls)
+        object.__setattr__(instance, "raw", value)
+        return instance
+
+    return hook
+
+
+# --- content blocks --------------------------------------------------------------------------
+
+
+def _structure_unknown_block(value: Any, _: Any) -> b.UnknownBlock:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a content block object, got {type(value).__name__}")
+    kind = value.get("type")
+    return b.UnknownBlock(type=kind if isinstance(kind, str) else "", raw=value)
+
+
+def _structure_search_result(value: Any, _: Any) -> b.SearchResultBlock:
+    return _search_result_hook(value, b.SearchResultBlock)
+
+
+converter.register_structure_hook(b.UnknownBlock, _structure_unknown_block)
+_register_exact(tuple[b.TextBlock, ...], lambda v, _: _text_blocks(v))
+_search_result_hook = make_dict_structure_fn(b.SearchResultBlock, converter)
+
+_BLOCK_CLASSES: dict[str, Callable[[Any, Any], Any]] = {
+    cls.type: converter.get_structure_hook(cls)
+    for cls in (b.TextBlock, b.ImageBlock, b.DocumentBlock, b.RedactedBlock)
+}
+_BLOCK_CLASSES["search_result"] = _structure_search_result
+
+
+def _structure_block(value: Any) -> b.ContentBlock:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a content block object, got {type(value).__name__}")
+    kind = value.get("type")
+    if kind == "text":  # the hot path: most blocks are text
+        text = value.get("text")
+        if isinstance(text, str):
+            return b.TextBlock(text)
+        raise TypeError("text block: expected a string 'text'")
+    hook = _BLOCK_CLASSES.get(kind) if isinstance(kind, str) else None
+    if hook is None:
+        return _structure_unknown_block(value, None)
+    block: b.ContentBlock = hook(value, None)
+    return block
+
+
+def _text_blocks(value: Any) -> tuple[b.TextBlock, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list of text blocks, got {type(value).__name__}")
+    out = []
+    for item in value:
+        block = _structure_block(item)
+        if not isinstance(block, b.TextBlock):
+            raise TypeError(f"expected a text block, got {block.type!r}")
+        out.append(block)
+    return tuple(out)
+
+
+def _structure_content(value: Any, _: Any) -> tuple[b.ContentBlock, ...]:
+    """``content`` is a list of blocks, or (variant) a string standing for one text block."""
+    if isinstance(value, str):
+        return (b.TextBlock(value),)
+    if isinstance(value, list):
+        return tuple([_structure_block(item) for item in value])
+    if value is None:
+        return ()
+    raise TypeError(f"expected a list of content blocks or a string, got {type(value).__name__}")
+
+
+_register_exact(tuple[b.ContentBlock, ...], _structure_content)
+
+
+# --- nested event objects --------------------------------------------------------------------
+
+
+def _structure_stop_reason(value: Any, _: Any) -> e.StopReason:
+    if isinstance(value, str):  # tolerate a bare string; report it as the type
+        return e.StopReason(type=value)
+    if not isinstance(value, dict):
+        raise TypeError(f"expected a stop_reason object, got {type(value).__name__}")
+    kind = value.get("type")
+    ids = value.get("event_ids")
+    return e.StopReason(
+        type=_strict(str)(kind, None) if kind is not None else None,
+        event_ids=_structure_string_tuple(ids, None) if ids is not None else (),
+    )
+
+
+def _optional_str(value: Any, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{name}: expected a string, got {type(value).__name__}")
+
+
+def _structure_error_detail(value: Any, _: Any) -> e.SessionErrorDetail:
+    if isinstance(value, str):  # legacy: "error": "<text>"
+        return e.SessionErrorDetail(message=value)
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an error object or string, got {type(value).__name__}")
+    retry = value.get("retry_status")
+    if isinstance(retry, dict):
+        retry = retry.get("type")
+    return e.SessionErrorDetail(
+        type=_optional_str(value.get("type"), "error.type"),
+        message=_optional_str(value.get("message"), "error.message") or "",
+        retry_status=_optional_str(retry, "error.retry_status"),
+        qoder_error_code=_optional_str(value.get("qoder_error_code"), "error.qoder_error_code"),
+        mcp_server_name=_optional_str(value.get("mcp_server_name"), "error.mcp_server_name"),
+    )
+
+
+converter.register_structure_hook(e.StopReason, _structure_stop_reason)
+converter.register_structure_hook(e.SessionErrorDetail, _structure_error_detail)
+converter.register_structure_hook(e.ModelUsage, _keep_raw(e.ModelUsage))
+
+
+# --- variants folded into canonical fields ---------------------------------------------------
+
+
+def _tool_use_variant(value: dict[str, Any]) -> dict[str, Any]:
+    if "name" not in value and ("tool_name" in value or "tool_input" in value):
+        return {**value, "name": value.get("tool_name"), "input": value.get("tool_input", {})}
+    return value
+
+
+def _tool_result_variant(value: dict[str, Any]) -> dict[str, Any]:
+    if "content" not in value and "output" in value:
+        return {**value, "content": value["output"]}
+    return value
+
+
+def _thinking_variant(value: dict[str, Any]) -> dict[str, Any]:
+    if "thinking" not in value and isinstance(value.get("content"), str):
+        return {**value, "thinking": value["content"]}
+    return value
+
+
+def _event_start_variant(value: dict[str, Any]) -> dict[str, Any]:
+    event = value.get("event")
+    if not isinstance(event, dict):
+        raise TypeError("event_start: expected an 'event' object")
+    return {**value, "event_type": event.get("type"), "event_id": event.get("id")}
+
+
+def _event_delta_variant(value: dict[str, Any]) -> dict[str, Any]:
+    delta = value.get("delta")
+    if not isinstance(delta, dict):
+        raise TypeError("event_delta: expected a 'delta' object")
+    return {
+        **value,
+        "delta_type": delta.get("type"),
+        "index": delta.get("index", 0),
+        "content": delta.get("content"),
+    }
+
+
+_VARIANTS: dict[type[Any], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    e.AgentToolUse: _tool_use_variant,
+    e.AgentToolResult: _tool_result_variant,
+    e.AgentThinking: _thinking_variant,
+    e.EventStart: _event_start_variant,
+    e.EventDelta: _event_delta_variant,
+}
+
+
+def _event_hook(cls: type[T]) -> Callable[[Any, Any], T]:
+    """Structure one event class; fold its variants first, but keep the original as ``raw``."""
+    generated = make_dict_structure_fn(cls, converter, raw=override(omit=True))
+    variant = _VARIANTS.get(cls)
+
+    def hook(value: Any, _: Any) -> T:
+        source = variant(value) if variant is not None else value
+        instance = generated(source, cls)
+        object.__setattr__(instance, "raw", value)
+        return instance
+
+    return hook
+
+
+def _structure_unknown_event(value: Any, _: Any) -> e.UnknownEvent:
+    kind = value.get("type")
+    event_id = value.get("id")
+    turn_id = value.get("turn_id")
+    processed_at = value.get("processed_at")
+    return e.UnknownEvent(
+        type=kind if isinstance(kind, str) else "",
+        id=event_id if isinstance(event_id, str) else None,
+        turn_id=turn_id if isinstance(turn_id, str) else None,
+        processed_at=processed_at if isinstance(processed_at, str) else None,
+        raw=value,
+    )
+
+
+_KNOWN_EVENTS: tuple[type[Any], ...] = (
+    e.UserMessageEvent,
+    e.UserInterrupt,
+    e.UserToolConfirmation,
+    e.UserCustomToolResult,
+    e.AgentMessageEvent,
+    e.AgentThinking,
+    e.AgentToolUse,
+    e.AgentToolResult,
+    e.AgentMCPToolUse,
+    e.AgentMCPToolResult,
+    e.AgentCustomToolUse,
+    e.SessionStatusRunning,
+    e.SessionStatusIdle,
+    e.SessionStatusRescheduled,
+    e.SessionStatusTerminated,
+    e.Terminated,
+    e.SessionError,
+    e.SessionDeleted,
+    e.SpanModelRequestStart,
+    e.SpanModelRequestEnd,
+    e.EventStart,
+    e.EventDelta,
+)
+
+converter.register_structure_hook(b.TextBlock, lambda v, _: _text_block(v))
+for _cls in _KNOWN_EVENTS:
+    converter.register_structure_hook(_cls, _event_hook(_cls))
+# The fallback must be registered before the union is configured: hooks are captured then.
+converter.register_structure_hook(e.UnknownEvent, _structure_unknown_event)
+configure_tagged_union(
+    e.WireEvent,
+    converter,
+    tag_generator=lambda cls: str(cls.__dict__["type"]),
+    tag_name="type",
+    default=e.UnknownEvent,
+)
+
+
+def _text_block(value: Any) -> b.TextBlock:
+    block = _structure_block(value)
+    if not isinstance(block, b.TextBlock):
+        raise TypeError(f"expected a text block, got {block.type!r}")
+    return block
+
+
+_structure_wire_event: Callable[[Any, Any], e.WireEvent] = converter.get_structure_hook(e.WireEvent)
+
+
+def structure_event(value: dict[str, Any]) -> e.WireEvent:
+    """Structure one wire object (a dict with a string ``type``) into its event class.
+
+    Raises on a known field with the wrong JSON type; :func:`decode_frame` catches that.
+    """
+    return _structure_wire_event(value, e.WireEvent)
+
+
+# --- SSE frames to events --------------------------------------------------------------------
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, cattrs.BaseValidationError):
+        return "; ".join(cattrs.transform_error(error, path="data"))
+    return f"{type(error).__name__}: {error}"
+
+
+def _malformed(frame: SSEFrame, kind: str, reason: str, **extra: Any) -> e.MalformedEvent:
+    logger.warning(
+        "malformed %s frame (event id %s): %s", kind or frame.event, frame.id or "none", reason
+    )
+    return e.MalformedEvent(
+        type=kind or frame.event, id=frame.id, data=frame.data, reason=reason, **extra
+    )
+
+
+def decode_frame(frame: SSEFrame) -> e.Event | None:
+    """Turn one SSE frame into an event; ``None`` for keep-alives and the ``[DONE]`` marker.
+
+    The event type is ``data.type`` when that is a string, else the SSE event name (§5 rule
+    11); the event id is the one inside the data, never one copied from an earlier frame.
+    Every failure becomes a :class:`~.events.MalformedEvent`, logged once at WARNING.
+    """
+    name = frame.event
+    if name in KEEPALIVE_EVENT_NAMES:
+        return None
+    if frame.oversized:
+        return _malformed(frame, name, "frame data exceeded the size limit", oversized=True)
+    data = frame.data
+    if data == "[DONE]":
+        return None
+    try:
+        obj = loads(data)
+    except _JSONError as error:
+        return _malformed(frame, name, f"invalid JSON: {error}")
+    if not isinstance(obj, dict):
+        return _malformed(frame, name, f"expected a JSON object, got {type(obj).__name__}")
+    kind = obj.get("type")
+    if not isinstance(kind, str):
+        kind = name
+    if name == "error" or kind == "error":
+        detail = obj.get("error")
+        message = detail.get("message") if isinstance(detail, dict) else detail
+        return e.StreamErrorFrame(
+            id=frame.id, message=message if isinstance(message, str) else data, raw=obj
+        )
+    source = obj if obj.get("type") == kind else {**obj, "type": kind}
+    try:
+        event = _structure_wire_event(source, e.WireEvent)
+    except Exception as failure:
+        return _malformed(frame, kind, _describe(failure))
+    if source is not obj:
+        object.__setattr__(event, "raw", obj)
+    return event
+
+
+def block_to_wire(block: b.ContentBlock) -> dict[str, Any]:
+    """One content block as the wire wants it in a request body (absent fields omitted).
+
+    Thinking, tool-use and tool-result blocks exist only in messages this client builds;
+    they have no wire form and raise :class:`TypeError`.
+    """
+    if isinstance(block, b.TextBlock):
+        return {"type": "text", "text": block.text}
+    if isinstance(block, b.UnknownBlock):
+        return dict(block.raw)
+    if isinstance(block, (b.ThinkingBlock, b.ToolUseBlock, b.ToolResultBlock)):
+        raise TypeError(f"a {block.type} block cannot be sent to the API")
+    out: dict[str, Any] = {"type": block.type}
+    for field in attrs.fields(type(block)):
+        value = getattr(block, field.name)
+        if value is None:
+            continue
+        if field.name == "content" and isinstance(value, tuple):
+            value = [block_to_wire(item) for item in value]
+        out[field.name] = value
+    return out
+
+
+def content_to_wire(blocks: tuple[b.ContentBlock, ...]) -> list[dict[str, Any]]:
+    """Content blocks as the wire wants them in a request body."""
+    return [block_to_wire(block) for block in blocks]

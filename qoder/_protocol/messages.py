@@ -1,0 +1,145 @@
+"""The conversation messages users read, as the official SDK names them.
+
+A turn yields :class:`AssistantMessage` for what the agent says or calls, :class:`UserMessage`
+for tool results fed back to it, :class:`SystemMessage` for session notices (status changes,
+errors the server is retrying), :class:`StreamEvent` for partial previews when
+``include_partial_messages`` is on, and ends with one :class:`ResultMessage`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from .blocks import ContentBlock, ToolUseBlock
+
+__all__ = [
+    "AssistantMessage",
+    "Message",
+    "ResultMessage",
+    "StreamEvent",
+    "SystemMessage",
+    "Usage",
+    "UserMessage",
+]
+
+
+@attrs.frozen
+class UserMessage:
+    """Content fed to the agent: tool results, as the official SDK reports them."""
+
+    content: tuple[ContentBlock, ...] | str
+    uuid: str | None = None
+    parent_tool_use_id: str | None = None
+    session_id: str | None = None
+    turn_id: str | None = None
+
+
+@attrs.frozen
+class AssistantMessage:
+    """What the agent said, thought or called: text, thinking or tool-use blocks.
+
+    ``uuid`` is the id of the wire event it came from; ``model`` is the model of the request
+    that produced it when the stream named one, else ``""``.
+    """
+
+    content: tuple[ContentBlock, ...]
+    model: str = ""
+    uuid: str | None = None
+    parent_tool_use_id: str | None = None
+    session_id: str | None = None
+    turn_id: str | None = None
+    error: str | None = None
+
+
+@attrs.frozen
+class SystemMessage:
+    """A session notice: ``subtype`` names it, ``data`` is the wire event's JSON object.
+
+    Subtypes: ``status_running``, ``status_rescheduled``, ``session_error`` (including errors
+    the server is still retrying), ``requires_action`` (the turn waits for answers that no
+    handler gave; see :attr:`ResultMessage.pending_tool_uses`).
+    """
+
+    subtype: str
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class StreamEvent:
+    """A partial preview of a message still being written (``include_partial_messages``).
+
+    ``event`` is the preview frame's JSON object (``event_start`` or ``event_delta``).
+    """
+
+    uuid: str
+    session_id: str
+    event: dict[str, Any]
+    parent_tool_use_id: str | None = None
+
+
+@attrs.frozen
+class Usage:
+    """Token counts summed over the model requests of a turn; ``None`` where no request
+    reported that count (a missing count stays absent, not zero)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    extra: dict[str, float] = attrs.field(factory=dict)
+    """Sums of nested legacy counters, keyed by dotted name
+    (``server_tool_use.web_search_requests``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counts present, as a plain dict (the shape the official SDK's ``usage`` has)."""
+        out: dict[str, Any] = {
+            name: value
+            for name in (
+                "input_tokens",
+                "output_tokens",
+                "cache_creation_input_tokens",
+                "cache_read_input_tokens",
+            )
+            if (value := getattr(self, name)) is not None
+        }
+        out.update(self.extra)
+        return out
+
+
+@attrs.frozen
+class ResultMessage:
+    """The end of a turn, always the last message :meth:`receive_response` yields.
+
+    ``subtype`` is ``"success"``, ``"error_max_budget"`` or ``"error_during_execution"``;
+    ``terminal_reason`` says exactly what ended the turn (``end_turn``, ``requires_action``,
+    ``retries_exhausted``, ``budget_reached``, ``session_error``, ``terminated``, ``deleted``,
+    ``stream_lost``). ``result`` joins the text of every agent message of the turn.
+    ``usage`` sums every model request of the turn; ``total_credits`` and ``total_cost_usd``
+    are ``None`` when the server reported none.
+    """
+
+    subtype: str
+    duration_ms: int
+    duration_api_ms: int
+    is_error: bool
+    num_turns: int
+    session_id: str
+    stop_reason: str | None = None
+    total_cost_usd: float | None = None
+    usage: Usage = attrs.field(factory=Usage)
+    result: str | None = None
+    model_usage: dict[str, Usage] = attrs.field(factory=dict)
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    terminal_reason: str | None = None
+    total_credits: float | None = None
+    num_model_requests: int = 0
+    turn_ids: tuple[str, ...] = ()
+    pending_tool_uses: tuple[ToolUseBlock, ...] = ()
+    """Tool calls still waiting for an answer when the turn ended on ``requires_action``."""
+
+
+Message = UserMessage | AssistantMessage | SystemMessage | ResultMessage | StreamEvent
+"""Any message :meth:`receive_response` and :meth:`receive_messages` yield."""

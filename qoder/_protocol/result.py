@@ -1,0 +1,403 @@
+"""What one turn keeps and adds up to: its record and its result (PROTOCOL.md §6.1, §6.5).
+
+:class:`ResultAccumulator` is fed the events the turn state machine (:mod:`.turn`) has already
+attributed to the current turn; it never decides membership itself. :class:`Outcome` says how
+the turn ended (§6.4) and maps that to ``terminal_reason``, ``is_error``, ``subtype`` and
+``errors``. :meth:`ResultAccumulator.build` joins both into a :class:`~.messages.ResultMessage`.
+:class:`TurnRecord` is the rest of one logical turn's memory (turn ids, own echo ids, tool
+calls and their answers, buffered events), kept here so that :mod:`.turn` holds only rules.
+
+Sums follow §1.1 and §6.5: a count no model request reported stays ``None`` (not zero), credits
+and USD costs are summed separately and never converted into each other, and every span counts,
+failed ones included. Floats are summed with :func:`math.fsum` so that the order in which spans
+arrive cannot change the last digit.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import re
+from typing import Any, Final
+
+import attrs
+
+from .blocks import TextBlock, ToolUseBlock
+from .events import (
+    AgentCustomToolUse,
+    AgentMCPToolUse,
+    AgentMessageEvent,
+    AgentToolUse,
+    Event,
+    ModelUsage,
+    SpanModelRequestEnd,
+    SpanModelRequestStart,
+)
+from .messages import ResultMessage, Usage
+
+__all__ = [
+    "Outcome",
+    "ResultAccumulator",
+    "ToolUseEvent",
+    "TurnRecord",
+    "parse_timestamp_ns",
+    "reply_items",
+    "tool_use_block",
+]
+
+_TOKEN_FIELDS: Final = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+# Nested legacy counters (§4.18) summed into Usage.extra under dotted names.
+_NESTED_FIELDS: Final = ("cache_creation", "server_tool_use")
+_UNKNOWN_MODEL: Final = "unknown"
+
+_RFC3339: Final = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
+)
+
+
+def parse_timestamp_ns(text: str | None) -> int | None:
+    """Nanoseconds since the epoch of an RFC 3339 timestamp, or ``None`` if it is not one.
+
+    Accepts any number of fraction digits (the server sends up to nine; more are cut, not
+    rounded), ``Z`` or a numeric offset (a missing offset is read as UTC), a space or lower-case
+    ``t`` as the separator, and a leap second. Never raises.
+    """
+    if not text:
+        return None
+    match = _RFC3339.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(match[i]) for i in range(1, 7))
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
+        return None
+    # timegm is plain arithmetic: it accepts second 60 and needs no datetime object.
+    seconds = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    if match[9] is not None:
+        offset = int(match[10]) * 3600 + int(match[11]) * 60
+        seconds -= offset if match[9] == "+" else -offset
+    fraction = (match[7] or "")[:9].ljust(9, "0")
+    return seconds * 1_000_000_000 + int(fraction)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _UsageSum:
+    """Running sums of one usage shape; a count stays ``None`` until some span reports it."""
+
+    __slots__ = ("counts", "extra")
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.extra: dict[str, list[float]] = {}
+
+    def add(self, usage: ModelUsage) -> None:
+        for name in _TOKEN_FIELDS:
+            value = getattr(usage, name)
+            if value is not None:
+                self.counts[name] = self.counts.get(name, 0) + value
+        raw = usage.raw
+        for outer in _NESTED_FIELDS:
+            nested = raw.get(outer)
+            if isinstance(nested, dict):
+                for key, value in nested.items():
+                    if _is_number(value):
+                        self.extra.setdefault(f"{outer}.{key}", []).append(value)
+
+    def to_usage(self) -> Usage:
+        extra: dict[str, float] = {}
+        for key, values in self.extra.items():
+            extra[key] = (
+                sum(values) if all(isinstance(v, int) for v in values) else math.fsum(values)
+            )
+        return Usage(
+            input_tokens=self.counts.get("input_tokens"),
+            output_tokens=self.counts.get("output_tokens"),
+            cache_creation_input_tokens=self.counts.get("cache_creation_input_tokens"),
+            cache_read_input_tokens=self.counts.get("cache_read_input_tokens"),
+            extra=extra,
+        )
+
+
+@attrs.frozen
+class Outcome:
+    """How a turn ended: the §6.4 row that ended it, mapped to the §6.5 result fields.
+
+    Build one with :meth:`idle` (the turn ended on ``session.status_idle``) or :meth:`failure`
+    (a terminal ``session.error``, termination, deletion, a lost stream, a client failure).
+    """
+
+    terminal_reason: str
+    is_error: bool
+    subtype: str
+    stop_reason: str | None = None
+    errors: tuple[str, ...] = ()
+
+    @classmethod
+    def idle(cls, stop_reason: str | None, recorded_errors: tuple[str, ...] = ()) -> Outcome:
+        """The turn ended on an idle whose ``stop_reason.type`` is ``stop_reason``.
+
+        ``terminal_reason`` is the stop reason itself (``end_turn`` when absent; an unknown
+        value is reported as it is, §4.13). ``end_turn`` and ``requires_action`` are successes;
+        ``retries_exhausted`` is an error, ``budget_reached`` an ``error_max_budget``; an
+        absent or unknown stop reason is a success unless the turn recorded errors
+        (``recorded_errors``: the server's retrying ``session.error`` messages), §6.4.
+        """
+        reason = stop_reason or "end_turn"
+        if reason in ("end_turn", "requires_action") and stop_reason is not None:
+            return cls(reason, False, "success", stop_reason)
+        if reason == "retries_exhausted":
+            detail = f": {recorded_errors[-1]}" if recorded_errors else ""
+            errors = (f"the server's retries were exhausted{detail}",)
+            return cls(reason, True, "error_during_execution", stop_reason, errors)
+        if reason == "budget_reached":
+            errors = ("the session's budget was reached",)
+            return cls(reason, True, "error_max_budget", stop_reason, errors)
+        if recorded_errors:  # absent or unknown stop reason after errors the server retried
+            errors = (
+                f"the session went idle (stop_reason {stop_reason!r}) after errors: "
+                + "; ".join(recorded_errors),
+            )
+            return cls(reason, True, "error_during_execution", stop_reason, errors)
+        return cls(reason, False, "success", stop_reason)
+
+    @classmethod
+    def failure(cls, terminal_reason: str, message: str) -> Outcome:
+        """The turn ended without an idle: ``session_error``, ``terminated``, ``deleted``,
+        ``stream_lost``, ``buffer_overflow``, ``protocol_error`` or ``client_error``."""
+        return cls(terminal_reason, True, "error_during_execution", None, (message,))
+
+
+class ResultAccumulator:
+    """Everything of one turn that goes into its :class:`~.messages.ResultMessage`."""
+
+    __slots__ = (
+        "_cost",
+        "_credits",
+        "_first_ns",
+        "_last_ns",
+        "_model_usage",
+        "_requests",
+        "_stamps",
+        "_start_models",
+        "_text",
+        "_usage",
+        "_warnings",
+    )
+
+    def __init__(self) -> None:
+        self._text: list[str] = []
+        self._usage = _UsageSum()
+        self._model_usage: dict[str, _UsageSum] = {}
+        self._start_models: dict[str, str] = {}
+        self._credits: list[float] = []
+        self._cost: list[float] = []
+        self._requests = 0
+        self._stamps = 0
+        self._first_ns = 0
+        self._last_ns = 0
+        self._warnings: list[str] = []
+
+    @property
+    def text(self) -> str:
+        """The result text so far: every text block of the primary thread, no separator."""
+        return "".join(self._text)
+
+    def add_timestamp(self, processed_at: str | None) -> None:
+        """Widen the turn's ``processed_at`` span (for ``duration_api_ms``).
+
+        The earliest and latest stamps count, whatever order they arrive in.
+        """
+        ns = parse_timestamp_ns(processed_at)
+        if ns is None:
+            return
+        if not self._stamps:
+            self._first_ns = self._last_ns = ns
+        elif ns < self._first_ns:
+            self._first_ns = ns
+        elif ns > self._last_ns:
+            self._last_ns = ns
+        self._stamps += 1
+
+    def add_message(self, event: AgentMessageEvent) -> None:
+        """Add the text of an ``agent.message``; other threads and other blocks add none."""
+        if event.session_thread_id is None:
+            self._text.extend(block.text for block in event.content if type(block) is TextBlock)
+
+    def add_model_request_start(self, event: SpanModelRequestStart, event_id: str | None) -> None:
+        """Remember the start's model, for an end that names none (§6.5 ``model_usage``).
+
+        ``event_id`` is the start's id (its SSE frame id when the data carried none).
+        """
+        if event_id is not None and event.model:
+            self._start_models[event_id] = event.model
+
+    def add_model_request_end(self, event: SpanModelRequestEnd) -> None:
+        """Count one model request (the caller has already dropped duplicates)."""
+        self._requests += 1
+        usage = event.effective_usage
+        if usage is not None:
+            self._usage.add(usage)
+            model = event.model or self._start_models.get(event.model_request_start_id or "")
+            self._model_usage.setdefault(model or _UNKNOWN_MODEL, _UsageSum()).add(usage)
+            if usage.credits is not None:
+                self._credits.append(usage.credits)
+        cost = event.total_cost_usd if event.total_cost_usd is not None else event.cost_usd
+        if cost is not None:
+            self._cost.append(cost)
+
+    def warn(self, text: str) -> None:
+        """Record a warning of the turn (a retrying error, a malformed event, ...)."""
+        self._warnings.append(text)
+
+    def build(
+        self,
+        outcome: Outcome,
+        *,
+        session_id: str,
+        num_turns: int,
+        duration_ms: int,
+        turn_ids: tuple[str, ...],
+        pending_tool_uses: tuple[ToolUseBlock, ...] = (),
+    ) -> ResultMessage:
+        """The result message of the turn as it stands, ended by ``outcome``."""
+        # One timestamp spans no time: fall back to the client's clock (§6.5).
+        api_ms = (self._last_ns - self._first_ns) // 1_000_000 if self._stamps >= 2 else duration_ms
+        return ResultMessage(
+            subtype=outcome.subtype,
+            duration_ms=duration_ms,
+            duration_api_ms=api_ms,
+            is_error=outcome.is_error,
+            num_turns=num_turns,
+            session_id=session_id,
+            stop_reason=outcome.stop_reason,
+            total_cost_usd=math.fsum(self._cost) if self._cost else None,
+            usage=self._usage.to_usage(),
+            result=self.text,
+            model_usage={model: sums.to_usage() for model, sums in self._model_usage.items()},
+            errors=outcome.errors,
+            warnings=tuple(self._warnings),
+            terminal_reason=outcome.terminal_reason,
+            total_credits=math.fsum(self._credits) if self._credits else None,
+            num_model_requests=self._requests,
+            turn_ids=turn_ids,
+            pending_tool_uses=pending_tool_uses,
+        )
+
+
+ToolUseEvent = AgentToolUse | AgentMCPToolUse | AgentCustomToolUse
+"""The three events that carry a tool call."""
+
+
+class TurnRecord:
+    """One logical turn (§6.1): its correlation context (§6.3), answers and accumulators.
+
+    The state machine (:mod:`.turn`) owns the rules; this record only keeps what they need.
+    """
+
+    __slots__ = (
+        "acc",
+        "answered",
+        "buffer",
+        "dispatched",
+        "failure",
+        "model",
+        "num_turns",
+        "overflow",
+        "own_ids",
+        "retrying_errors",
+        "seen_own_echo",
+        "started",
+        "tool_uses",
+        "turn_id_set",
+        "turn_ids",
+    )
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.num_turns = 0
+        self.turn_ids: list[str] = []
+        self.turn_id_set: set[str] = set()
+        self.own_ids: set[str] = set()
+        self.seen_own_echo = False
+        self.acc = ResultAccumulator()
+        self.tool_uses: dict[str, ToolUseEvent] = {}
+        self.dispatched: set[str] = set()  # ids handed to handlers
+        self.answered: set[str] = set()  # ids whose answer (or abandonment) we have seen
+        self.retrying_errors: list[str] = []
+        self.model = ""  # model of the current model request
+        self.buffer: list[tuple[Event, str | None]] = []  # PENDING buffer, or parked events
+        self.overflow = 0  # events that did not fit in the buffer
+        self.failure: Outcome | None = None  # an end recorded while PENDING
+
+    @property
+    def first_turn_id(self) -> str | None:
+        """The first turn id learnt, for messages whose event carries none."""
+        return self.turn_ids[0] if self.turn_ids else None
+
+    def accept(self, turn_id: str | None) -> None:
+        """Add ``turn_id`` (if any) to the accepted set, keeping the order learnt."""
+        if turn_id is not None and turn_id not in self.turn_id_set:
+            self.turn_id_set.add(turn_id)
+            self.turn_ids.append(turn_id)
+
+    def learn_reply(self, items: list[dict[str, Any]], *, all_turn_ids: bool) -> None:
+        """Take own echo ids, turn ids, answered calls and timestamps from reply items."""
+        for item in items:
+            item_id = item.get("id")
+            if isinstance(item_id, str) and item_id:
+                self.own_ids.add(item_id)
+            kind = item.get("type")
+            if all_turn_ids or kind == "user.message":
+                turn_id = item.get("turn_id")
+                self.accept(turn_id if isinstance(turn_id, str) and turn_id else None)
+            ref_field = _ANSWER_REFS.get(kind) if isinstance(kind, str) else None
+            ref = item.get(ref_field) if ref_field is not None else None
+            if isinstance(ref, str):
+                self.answered.add(ref)
+            elif kind == "user.interrupt":
+                self.answered.update(self.dispatched)  # §6.7: pending answers are abandoned
+            stamp = item.get("processed_at")
+            self.acc.add_timestamp(stamp if isinstance(stamp, str) else None)
+
+
+_ANSWER_REFS: Final = {
+    "user.custom_tool_result": "custom_tool_use_id",
+    "user.tool_confirmation": "tool_use_id",
+}
+
+
+def reply_items(reply: Any) -> list[dict[str, Any]]:
+    """The event objects of a POST reply: ``{"data": [...]}`` (or, leniently, a bare list)."""
+    data = reply.get("data") if isinstance(reply, dict) else reply
+    if not isinstance(data, list):
+        return []
+    return [item for item in data if isinstance(item, dict)]
+
+
+def tool_use_block(event: ToolUseEvent, event_id: str) -> ToolUseBlock:
+    """The block a tool-use event is delivered as (and listed in ``pending_tool_uses``)."""
+    if isinstance(event, AgentCustomToolUse):
+        return ToolUseBlock(id=event_id, name=event.name, input=event.input, kind="custom")
+    if isinstance(event, AgentMCPToolUse):
+        return ToolUseBlock(
+            id=event_id,
+            name=event.name,
+            input=event.input,
+            kind="mcp",
+            server_name=event.mcp_server_name,
+            evaluated_permission=event.evaluated_permission,
+        )
+    return ToolUseBlock(
+        id=event_id,
+        name=event.name,
+        input=event.input,
+        evaluated_permission=event.evaluated_permission,
+    )

@@ -1,0 +1,466 @@
+"""When to try a call again, how long to wait, and the loop that does it, without any I/O.
+
+Three policies live here (PROTOCOL.md §2.5, §2.6, §6.6):
+
+* :class:`RetryPolicy` decides whether a failed REST attempt is retried and how long to wait
+  (``retry-after-ms``, then ``Retry-After``, honoured only within (0, 60] s, else exponential
+  backoff with jitter, capped at 8 s), after anthropic-sdk-python and the official client A.
+* :func:`busy_delay` paces the separate loop for the 409 "Session is currently processing a
+  turn" answer to ``POST …/events``: the session is busy, not broken, so it is retried up to
+  :data:`BUSY_MAX_ATTEMPTS` times whatever ``max_retries`` says.
+* :class:`ReconnectBackoff` paces the resumption of a dropped event stream.
+
+:func:`call_flow` combines the first two into one sans-IO driver, shaped like httpx's auth
+flows: a plain generator that yields what to do (:class:`Send`, :class:`Sleep`,
+:class:`RefreshAuth`) and is sent back what happened (:class:`Received`, :class:`NoResponse`,
+a token). The sync facade drives it with ``httpx.Client`` and ``time.sleep``, the async one with
+``httpx.AsyncClient`` and ``anyio.sleep``; the decisions, the per-attempt headers and the error
+messages are therefore identical in both and tested here by driving the generator by hand::
+
+    flow = call_flow(request, policy=policy, method_url=f"GET {url}", redact=redact)
+    action = next(flow)
+    try:
+        while True:
+            if isinstance(action, Send):
+                action = flow.send(send_and_read(action))   # a Received or a NoResponse
+            elif isinstance(action, Sleep):
+                sleep(action.seconds)
+                action = next(flow)
+            else:                                           # RefreshAuth
+                action = flow.send(call_on_auth_expired())  # a str or None
+    except StopIteration as stop:
+        received = stop.value
+
+Clocks, randomness and idempotency keys are parameters, so tests are exact.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+import uuid
+from collections.abc import Callable, Generator, Mapping
+from typing import Final
+
+import attrs
+
+from .. import errors
+from .requests import (
+    APIRequest,
+    error_from_response,
+    header_value,
+    is_session_busy,
+    session_busy_error,
+)
+
+__all__ = [
+    "BUSY_MAX_ATTEMPTS",
+    "MAX_RETRY_AFTER",
+    "Action",
+    "NoResponse",
+    "Outcome",
+    "Received",
+    "ReconnectBackoff",
+    "RefreshAuth",
+    "RetryPolicy",
+    "Send",
+    "Sleep",
+    "busy_delay",
+    "call_flow",
+    "parse_retry_after",
+]
+
+MAX_RETRY_AFTER: Final = 60.0
+"""Server-requested waits above this (seconds) are ignored; A honoured up to ~49 days (§7.10)."""
+
+BUSY_MAX_ATTEMPTS: Final = 30
+"""Attempts of ``POST …/events`` while the session answers 409 busy (§2.6); ≈51 s of waiting."""
+
+_BACKOFF_INITIAL = 0.5
+_BACKOFF_MAX = 8.0
+
+
+def parse_retry_after(headers: Mapping[str, str] | None, now: Callable[[], float]) -> float | None:
+    """The wait the server asks for, in seconds, or ``None`` to use our own backoff.
+
+    ``retry-after-ms`` (float milliseconds) is read first, then ``retry-after`` (float seconds
+    or an HTTP-date, measured against ``now()``, a Unix time). The first header that parses
+    decides; its value is honoured only in (0, :data:`MAX_RETRY_AFTER`], so a zero, negative,
+    NaN, infinite or far-future value falls back to the backoff instead of stalling the client.
+    """
+    if headers is None:
+        return None
+    delay: float | None = None
+    milliseconds = header_value(headers, "retry-after-ms")
+    if milliseconds is not None:
+        try:
+            delay = float(milliseconds) / 1000.0
+        except ValueError:
+            delay = None
+    if delay is None:
+        value = header_value(headers, "retry-after")
+        if value is not None:
+            try:
+                delay = float(value)
+            except ValueError:
+                date = email.utils.parsedate_tz(value)
+                if date is not None:
+                    delay = email.utils.mktime_tz(date) - now()
+    if delay is not None and 0.0 < delay <= MAX_RETRY_AFTER:
+        return delay
+    return None
+
+
+def busy_delay(attempt: int) -> float:
+    """Seconds to wait after busy attempt ``attempt`` (0-based): 0.25, 0.5, … then 2.0."""
+    return min(2.0, 0.25 * (attempt + 1))
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be 0 or more, got {value}")
+
+
+@attrs.frozen
+class RetryPolicy:
+    """Which failed REST attempts are retried, and after how long (PROTOCOL.md §2.5).
+
+    ``max_retries`` bounds the HTTP retries of one call (default 2, so at most 3 attempts).
+    The 409 busy loop and the auth refresh are not counted against it.
+    """
+
+    max_retries: int = attrs.field(default=2, validator=_non_negative)
+
+    def should_retry(
+        self,
+        *,
+        retries_done: int,
+        status: int | None,
+        headers: Mapping[str, str] | None,
+        retry_safe: bool,
+    ) -> bool:
+        """Whether to retry after a failed attempt; ``status`` is ``None`` for no response.
+
+        In order: no retries left → no; no response → iff ``retry_safe``; 409 (its own loop)
+        and 401/403 (never retried, §2.2: the auth hook handles them) → no; not retry-safe and
+        not 429 → no; ``x-should-retry: false``/``true`` decides; then 408, 429 and 5xx are
+        retried and everything else is not.
+        """
+        if retries_done >= self.max_retries:
+            return False
+        if status is None:
+            return retry_safe
+        if status in (401, 403, 409):
+            return False
+        if not retry_safe and status != 429:
+            return False
+        directive = (header_value(headers, "x-should-retry") or "").strip().lower()
+        if directive == "false":
+            return False
+        if directive == "true":
+            return True
+        return status in (408, 429) or 500 <= status <= 599
+
+    def delay(
+        self,
+        retries_done: int,
+        headers: Mapping[str, str] | None,
+        *,
+        rand: Callable[[], float],
+        now: Callable[[], float],
+    ) -> float:
+        """Seconds to wait before retry ``retries_done`` (0-based).
+
+        The server's ``retry-after-ms``/``retry-after`` when in range (see
+        :func:`parse_retry_after`), else ``min(0.5 × 2ⁿ, 8) × (1 − 0.25 × rand())``: about
+        0.375–0.5 s, 0.75–1 s, 1.5–2 s, …, at most 8 s. ``rand`` returns a float in [0, 1).
+        """
+        requested = parse_retry_after(headers, now)
+        if requested is not None:
+            return requested
+        base = min(_BACKOFF_INITIAL * 2.0 ** min(retries_done, 16), _BACKOFF_MAX)
+        return base * (1.0 - 0.25 * rand())
+
+
+@attrs.define
+class ReconnectBackoff:
+    """Pacing of event-stream reconnects (PROTOCOL.md §6.6), as a small state machine.
+
+    The stream reader calls :meth:`record_connection` each time a connection attempt ends
+    (a refused connect counts, with ``duration=0``), or :meth:`record_progress` as soon as a
+    connection advances the cursor; checks :attr:`exhausted` (the turn is then ``stream_lost``);
+    otherwise waits :meth:`next_delay` seconds and reconnects with ``Last-Event-ID``.
+
+    The base delay ``b`` starts at ``initial``; each wait is uniform in [b/2, b), after which
+    ``b`` doubles up to ``maximum``. Progress (the cursor advanced, or the connection lasted at
+    least ``progress_duration`` seconds) resets ``b`` and the count of attempts without it.
+    """
+
+    initial: float = 0.5
+    maximum: float = 10.0
+    max_attempts: int = attrs.field(default=6, validator=_non_negative)
+    progress_duration: float = 5.0
+    _base: float = attrs.field(init=False)
+    _attempts_without_progress: int = attrs.field(init=False, default=0)
+
+    def __attrs_post_init__(self) -> None:
+        self._base = self.initial
+
+    @property
+    def attempts_without_progress(self) -> int:
+        """Consecutive connection attempts that ended without progress."""
+        return self._attempts_without_progress
+
+    @property
+    def exhausted(self) -> bool:
+        """True after ``max_attempts`` consecutive attempts without progress: give up."""
+        return self._attempts_without_progress >= self.max_attempts
+
+    def next_delay(self, rand: Callable[[], float]) -> float:
+        """Seconds to wait before the next reconnect, and double the base for the one after."""
+        base = self._base
+        self._base = min(2.0 * base, self.maximum)
+        return base / 2.0 + (base / 2.0) * rand()
+
+    def record_progress(self) -> None:
+        """The connection advanced the cursor: start the backoff over."""
+        self._base = self.initial
+        self._attempts_without_progress = 0
+
+    def record_connection(self, *, advanced: bool, duration: float) -> None:
+        """A connection attempt ended after ``duration`` seconds; ``advanced`` if it moved the
+        cursor. A long connection counts as progress: it was healthy, only dropped."""
+        if advanced or duration >= self.progress_duration:
+            self.record_progress()
+        else:
+            self._attempts_without_progress += 1
+
+
+# --- the call driver -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Send:
+    """Send ``request`` once, adding ``headers`` to the client's base headers.
+
+    ``headers`` holds every header that is not the same for all the client's calls: the
+    request's own (:attr:`APIRequest.headers`), ``Content-Type`` when it has a body,
+    ``X-Qoder-Retry-Count``, ``Idempotency-Key`` on POST and DELETE, and, after a successful
+    :class:`RefreshAuth`, ``Authorization`` with the new token (it overrides the base one;
+    the facade should also adopt the token for its later calls). Answer with
+    :class:`Received` or :class:`NoResponse`.
+    """
+
+    request: APIRequest
+    headers: dict[str, str]
+
+
+@attrs.frozen
+class Sleep:
+    """Wait ``seconds``, then resume the flow with ``next()``. Cancelling here stops the call."""
+
+    seconds: float
+
+
+@attrs.frozen
+class RefreshAuth:
+    """Call the user's ``on_auth_expired`` hook and send back its answer: a new token or None.
+
+    Yielded at most once per call, only when ``call_flow(can_refresh_auth=True)``.
+    """
+
+
+@attrs.frozen
+class Received:
+    """A response: the facade has read the whole body and closed the response.
+
+    Exception: a 2xx answer to a ``stream`` request, whose body is left unread (send
+    ``b""``) for the facade to decode as it arrives; :func:`call_flow` returns it at once.
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@attrs.frozen
+class NoResponse:
+    """No response arrived: connect failure, reset, or a timeout (``timeout=True``)."""
+
+    error: Exception
+    timeout: bool
+
+
+Action = Send | Sleep | RefreshAuth
+"""What :func:`call_flow` asks the facade to do."""
+Outcome = Received | NoResponse | str | None
+"""What the facade sends back: a response or its absence after Send, a token after RefreshAuth."""
+
+
+def _default_key() -> str:
+    return str(uuid.uuid4())
+
+
+def _is_busy_endpoint(request: APIRequest) -> bool:
+    return request.method == "POST" and request.path.endswith("/events")
+
+
+def _url_of(request: APIRequest, method_url: str) -> str:
+    """The URL part of ``"METHOD URL"``; the text itself when it has no method prefix."""
+    prefix = f"{request.method} "
+    return method_url[len(prefix) :] if method_url.startswith(prefix) else method_url
+
+
+def _without(secret: str, redact: Callable[[str], str]) -> Callable[[str], str]:
+    """``redact`` that also hides a token obtained after the caller built ``redact``."""
+    return lambda text: redact(text).replace(secret, "***")
+
+
+def _connection_error(
+    request: APIRequest, url: str, outcome: NoResponse, retries: int
+) -> errors.APIConnectionError:
+    what = f"{request.method} {url}"
+    cause = type(outcome.error).__name__
+    tried = f"after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else "(not retried)"
+    if outcome.timeout:
+        return errors.APITimeoutError(
+            f"{what} timed out {tried} ({cause}). Check the network, or allow more time with "
+            "QoderAgentOptions(timeout=...).",
+            method=request.method,
+            url=url,
+        )
+    return errors.APIConnectionError(
+        f"{what} got no response {tried} ({cause}). Check the network and the base URL "
+        "(QODER_MANAGED_BASE_URL or QoderAgentOptions(base_url=...)).",
+        method=request.method,
+        url=url,
+    )
+
+
+def call_flow(
+    request: APIRequest,
+    *,
+    policy: RetryPolicy,
+    method_url: str,
+    redact: Callable[[str], str],
+    rand: Callable[[], float] = random.random,
+    now: Callable[[], float] = time.time,
+    new_key: Callable[[], str] = _default_key,
+    can_refresh_auth: bool = False,
+) -> Generator[Action, Outcome, Received]:
+    """Drive one REST call through retries, the 409 busy loop and an auth refresh.
+
+    Args:
+        request: what to send.
+        policy: the HTTP retry policy.
+        method_url: the request as text for error messages, ``"POST https://…/sessions"``
+            (a bare URL is accepted too); redacted before use. Exceptions get the URL part as
+            their ``url`` attribute.
+        redact: hides secrets in every text that goes into an exception.
+        rand, now, new_key: randomness for jitter, Unix time for HTTP-date ``Retry-After``,
+            and the ``Idempotency-Key`` factory (UUID4); parameters so that tests are exact.
+        can_refresh_auth: the user gave an ``on_auth_expired`` hook.
+
+    Returns the 2xx :class:`Received` (as ``StopIteration.value``). Raises
+    :class:`~qoder.errors.APIConnectionError` / :class:`~qoder.errors.APITimeoutError` when no
+    response came after the allowed retries, :class:`~qoder.errors.SessionBusyError` after
+    :data:`BUSY_MAX_ATTEMPTS` busy answers, else the :class:`~qoder.errors.APIStatusError`
+    subclass for the last answer.
+
+    Per attempt: ``X-Qoder-Retry-Count`` is ``0``, then ``n`` on the n-th automatic re-send
+    (HTTP retry, busy retry, or re-send after an auth refresh). POST and DELETE carry an
+    ``Idempotency-Key`` made once per call and kept across HTTP retries (the server replays a
+    stored success instead of running the call twice); a busy answer stored nothing, and the
+    next attempt is a new request, so it gets a new key.
+
+    A stream request goes through here only to connect: its 2xx answer is returned at once,
+    and an established stream is never re-sent by this driver (resumption is the stream
+    reader's job, with :class:`ReconnectBackoff` and a cursor, §6.6).
+    """
+    url = _url_of(request, method_url)
+    retry_safe = request.retry_safe
+    static: dict[str, str] = dict(request.headers)
+    if request.has_body:
+        static["Content-Type"] = "application/json"
+    key = new_key() if request.needs_idempotency_key else None
+    resends = 0  # X-Qoder-Retry-Count
+    http_retries = 0  # bounded by policy.max_retries
+    busy_attempts = 0
+    authorization: str | None = None
+    refreshed = False
+
+    while True:
+        headers = dict(static)
+        headers["X-Qoder-Retry-Count"] = str(resends)
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        outcome = yield Send(request, headers)
+
+        if isinstance(outcome, NoResponse):
+            if policy.should_retry(
+                retries_done=http_retries, status=None, headers=None, retry_safe=retry_safe
+            ):
+                yield Sleep(policy.delay(http_retries, None, rand=rand, now=now))
+                http_retries += 1
+                resends += 1
+                continue
+            raise _connection_error(request, redact(url), outcome, http_retries) from outcome.error
+        if not isinstance(outcome, Received):
+            raise TypeError(f"call_flow: expected Received or NoResponse, got {outcome!r}")
+
+        status = outcome.status
+        if 200 <= status <= 299:
+            return outcome
+
+        if _is_busy_endpoint(request) and is_session_busy(status, outcome.body):
+            busy_attempts += 1
+            if busy_attempts >= BUSY_MAX_ATTEMPTS:
+                raise session_busy_error(
+                    headers=outcome.headers,
+                    body=outcome.body,
+                    method=request.method,
+                    url=url,
+                    redact=redact,
+                    attempts=busy_attempts,
+                )
+            yield Sleep(busy_delay(busy_attempts - 1))
+            if key is not None:
+                key = new_key()
+            resends += 1
+            continue
+
+        if status in (401, 403) and can_refresh_auth and not refreshed:
+            refreshed = True
+            token = yield RefreshAuth()
+            if token is not None and not isinstance(token, str):
+                raise TypeError(f"call_flow: expected a token str or None, got {token!r}")
+            if token and token.strip():
+                token = token.strip()
+                authorization = f"Bearer {token}"
+                redact = _without(token, redact)
+                resends += 1
+                continue
+
+        elif policy.should_retry(
+            retries_done=http_retries,
+            status=status,
+            headers=outcome.headers,
+            retry_safe=retry_safe,
+        ):
+            yield Sleep(policy.delay(http_retries, outcome.headers, rand=rand, now=now))
+            http_retries += 1
+            resends += 1
+            continue
+
+        raise error_from_response(
+            status=status,
+            headers=outcome.headers,
+            body=outcome.body,
+            method=request.method,
+            url=url,
+            redact=redact,
+            retries=http_retries,
+        )

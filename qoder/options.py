@@ -1,0 +1,274 @@
+"""Client options, authentication helpers, and how they resolve against the environment.
+
+Explicit arguments win over environment variables (PROTOCOL.md §2.1). Resolution happens in
+:func:`resolve_options`, called by ``connect()``: a missing token or agent is a
+:class:`~qoder.errors.ConfigurationError` that names what to set, raised before any request.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import httpx
+
+from .errors import ConfigurationError
+from .tools import CustomTool, PermissionDecision, ToolPermissionContext
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "AccessToken",
+    "AgentSpec",
+    "EnvAccessToken",
+    "EnvironmentSpec",
+    "QoderAgentOptions",
+    "ResolvedOptions",
+    "access_token",
+    "access_token_from_env",
+    "resolve_options",
+]
+
+DEFAULT_BASE_URL = "https://api.qoder.com/api/v1/cloud"
+TOKEN_ENV_VARS = ("QODER_PERSONAL_ACCESS_TOKEN", "QODER_ACCESS_TOKEN", "QODER_PAT")
+BASE_URL_ENV_VARS = ("QODER_MANAGED_BASE_URL", "QODER_CLOUD_AGENT_API_BASE")
+DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
+DEFAULT_STREAM_IDLE_TIMEOUT = 90.0
+
+
+@attrs.frozen(repr=False)
+class AccessToken:
+    """A personal access token. Its ``repr`` and ``str`` never show it; use :meth:`reveal`."""
+
+    _value: str = attrs.field(alias="value")
+
+    def reveal(self) -> str:
+        """The token itself, for the ``Authorization`` header and nothing else."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "AccessToken('***')"
+
+    __str__ = __repr__
+
+
+@attrs.frozen
+class EnvAccessToken:
+    """A token read from the environment variable ``env_var`` when the client connects."""
+
+    env_var: str = TOKEN_ENV_VARS[0]
+
+    def resolve(self, environ: Mapping[str, str]) -> AccessToken:
+        """The token, or :class:`ConfigurationError` naming the variable when it is unset."""
+        value = environ.get(self.env_var, "").strip()
+        if not value:
+            raise ConfigurationError(
+                f"The environment variable {self.env_var} is not set (or blank): set it to "
+                "your Qoder personal access token, or pass auth=access_token('...')."
+            )
+        return AccessToken(value)
+
+
+def access_token_from_env(env_var: str = TOKEN_ENV_VARS[0]) -> EnvAccessToken:
+    """Read the access token from ``env_var`` (default ``QODER_PERSONAL_ACCESS_TOKEN``) at
+    ``connect()``, as the official SDK's helper of the same name does."""
+    return EnvAccessToken(env_var)
+
+
+def access_token(token: str) -> AccessToken:
+    """Wrap a token given in code, so that it stays out of reprs and logs."""
+    return AccessToken(token)
+
+
+@attrs.frozen(kw_only=True)
+class AgentSpec:
+    """An agent for ``connect()`` to create (``POST /agents``) when no agent id is given."""
+
+    name: str
+    model: str | dict[str, Any] = "ultimate"
+    system: str | None = None
+    description: str | None = None
+    tools: Sequence[dict[str, Any]] = ({"type": "agent_toolset_20260401"},)
+    mcp_servers: Sequence[dict[str, Any]] = ()
+    skills: Sequence[dict[str, Any]] = ()
+    metadata: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class EnvironmentSpec:
+    """An environment for ``connect()`` to create (``POST /environments``)."""
+
+    name: str = "qoder-python"
+    networking: str = "unrestricted"
+    metadata: Mapping[str, str] = attrs.field(factory=dict)
+
+
+CanUseTool = Callable[
+    [str, dict[str, Any], ToolPermissionContext],
+    PermissionDecision | bool | Awaitable[PermissionDecision | bool],
+]
+"""``can_use_tool(tool_name, input, context)``: sync or async, returns a decision or a bool."""
+AuthRefresh = Callable[[], str | Awaitable[str | None] | None]
+"""``on_auth_expired()``: sync or async, returns a fresh token or ``None``."""
+
+
+def _as_secret(
+    value: AccessToken | EnvAccessToken | str | None,
+) -> AccessToken | EnvAccessToken | None:
+    """A token given as a plain string is wrapped at once, so no repr can show it."""
+    if isinstance(value, str):
+        return AccessToken(value.strip()) if value.strip() else None
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class QoderAgentOptions:
+    """Everything a conversation can be configured with; every field is optional.
+
+    Args:
+        auth: the access token: ``access_token_from_env()``, ``access_token("...")`` or a
+            plain string. Default: ``QODER_PERSONAL_ACCESS_TOKEN``, then ``QODER_ACCESS_TOKEN``,
+            then ``QODER_PAT``.
+        base_url: default ``QODER_MANAGED_BASE_URL``, then ``QODER_CLOUD_AGENT_API_BASE``, then
+            ``https://api.qoder.com/api/v1/cloud``.
+        agent: an agent id, or an :class:`AgentSpec` to create. Default ``QODER_AGENT_ID``.
+        agent_version: pin an agent version (default: the latest).
+        environment: an environment id, or an :class:`EnvironmentSpec` to create. Default
+            ``QODER_ENVIRONMENT_ID``, else one is created.
+        resume: the id of an existing session to attach to instead of creating one.
+        session_title, session_metadata, environment_variables, resources, vault_ids,
+            max_credit_cost: passed to ``POST /sessions``.
+        include_partial_messages: also yield :class:`~qoder.StreamEvent` previews.
+        can_use_tool: called for a tool call that asks permission; returns
+            :class:`~qoder.PermissionResultAllow` / :class:`~qoder.PermissionResultDeny` or a bool.
+            Without it such a turn ends with ``stop_reason == "requires_action"``.
+        tools: client-side tools (see :func:`~qoder.tool`), run when the agent calls them.
+        timeout: seconds, or an ``httpx.Timeout`` (default: connect 5 s, others 600 s).
+        stream_idle_timeout: silence on the event stream after which it is resumed (90 s).
+        max_retries: automatic retries of a failed request (default 2).
+        max_stream_reconnects: reconnects without progress before a turn is ``stream_lost``.
+        stream_reconnect_delay: the first wait before reconnecting a dropped stream (0.5 s);
+            it doubles, with jitter, up to 10 s while reconnects make no progress.
+        max_buffered_messages: unread messages kept before the oldest are dropped (see docs).
+        on_auth_expired: called once on a 401/403 to supply a fresh token.
+        workspace_id, betas, default_headers: extra request headers.
+    """
+
+    auth: AccessToken | EnvAccessToken | None = attrs.field(default=None, converter=_as_secret)
+    base_url: str | None = None
+    agent: str | AgentSpec | None = None
+    agent_version: int | None = None
+    environment: str | EnvironmentSpec | None = None
+    resume: str | None = None
+    session_title: str | None = None
+    session_metadata: Mapping[str, str] | None = None
+    environment_variables: Mapping[str, str] | None = None
+    resources: Sequence[dict[str, Any]] | None = None
+    vault_ids: Sequence[str] | None = None
+    max_credit_cost: str | None = None
+    include_partial_messages: bool = False
+    can_use_tool: CanUseTool | None = None
+    tools: Sequence[CustomTool] = ()
+    timeout: float | httpx.Timeout | None = None
+    stream_idle_timeout: float = DEFAULT_STREAM_IDLE_TIMEOUT
+    max_retries: int = 2
+    max_stream_reconnects: int = 6
+    stream_reconnect_delay: float = 0.5
+    max_buffered_messages: int = 10_000
+    on_auth_expired: AuthRefresh | None = None
+    workspace_id: str | None = None
+    betas: Sequence[str] = ()
+    default_headers: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class ResolvedOptions:
+    """Options after the environment has been consulted; what the facades run with."""
+
+    token: AccessToken
+    base_url: str
+    agent: str | AgentSpec | None
+    environment: str | EnvironmentSpec | None
+    resume: str | None
+    timeout: httpx.Timeout
+    options: QoderAgentOptions
+
+
+def _first_env(environ: Mapping[str, str], names: Sequence[str]) -> str | None:
+    for name in names:
+        value = environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def normalize_base_url(url: str) -> str:
+    """Check and normalise a base URL: absolute http(s), no userinfo, query or fragment."""
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"base_url must be an absolute http(s) URL, got {url!r}")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigurationError(
+            "base_url must not carry credentials, a query or a fragment; pass the token "
+            "with auth= instead"
+        )
+    return url.strip().rstrip("/")
+
+
+def resolve_options(
+    options: QoderAgentOptions | None, environ: Mapping[str, str] | None = None
+) -> ResolvedOptions:
+    """Resolve explicit options against the environment (explicit wins; blanks are unset)."""
+    opts = options or QoderAgentOptions()
+    env = os.environ if environ is None else environ
+
+    auth = opts.auth
+    if isinstance(auth, EnvAccessToken):
+        token = auth.resolve(env)
+    elif isinstance(auth, AccessToken):
+        token = auth
+    else:
+        found = _first_env(env, TOKEN_ENV_VARS)
+        if found is None:
+            raise ConfigurationError(
+                "No access token: set QODER_PERSONAL_ACCESS_TOKEN (or QODER_ACCESS_TOKEN, or "
+                "QODER_PAT), or pass QoderAgentOptions(auth=...)."
+            )
+        token = AccessToken(found)
+
+    base_url = normalize_base_url(
+        opts.base_url or _first_env(env, BASE_URL_ENV_VARS) or DEFAULT_BASE_URL
+    )
+
+    agent = opts.agent if opts.agent else _first_env(env, ("QODER_AGENT_ID",))
+    environment = (
+        opts.environment if opts.environment else _first_env(env, ("QODER_ENVIRONMENT_ID",))
+    )
+    if agent is None and opts.resume is None:
+        raise ConfigurationError(
+            "No agent: set QODER_AGENT_ID, or pass QoderAgentOptions(agent='agent_...') or "
+            "agent=AgentSpec(name=...) to create one, or resume= an existing session."
+        )
+
+    if opts.timeout is None:
+        timeout = DEFAULT_TIMEOUT
+    elif isinstance(opts.timeout, httpx.Timeout):
+        timeout = opts.timeout
+    else:
+        timeout = httpx.Timeout(opts.timeout)
+    if opts.max_retries < 0:
+        raise ConfigurationError("max_retries must be 0 or more")
+    if opts.stream_idle_timeout <= 0:
+        raise ConfigurationError("stream_idle_timeout must be positive")
+
+    return ResolvedOptions(
+        token=token,
+        base_url=base_url,
+        agent=agent,
+        environment=environment,
+        resume=opts.resume,
+        timeout=timeout,
+        options=opts,
+    )
