@@ -1,0 +1,539 @@
+"""The client core both facades drive: lifecycle, connect steps, stream reading, turns.
+
+The no-I/O base of the two facades, as httpx has ``BaseClient``.
+
+Everything here is decisions and bookkeeping; the facades only perform what it asks for (send a
+request, sleep, read a chunk, run a tool handler) with httpx and anyio or blocking calls. That
+keeps :class:`~qoder.SyncClient` and :class:`~qoder.AsyncClient` line-for-line parallel.
+
+Reading is *pulled*: the event stream is opened at ``connect()`` and kept open across turns, but
+bytes are read only while the user iterates. A turn therefore ends the moment its terminal
+event is decoded (nothing waits for a later keep-alive), unread messages cost no client memory
+beyond one chunk, and cancelling a reader just closes the stream: the next read resumes from the
+cursor, losing and repeating nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections import deque
+from collections.abc import Generator, Iterable, Mapping
+from typing import Any
+
+import attrs
+import httpx
+
+from . import __version__
+from ._protocol import requests as rq
+from ._protocol.convert import decode_frame, loads
+from ._protocol.events import (
+    AgentCustomToolUse,
+    AgentMCPToolUse,
+    AgentToolUse,
+    Event,
+    StreamErrorFrame,
+)
+from ._protocol.messages import Message, ResultMessage
+from ._protocol.retry import ReconnectBackoff, RetryPolicy, call_flow
+from ._protocol.sse import SSEDecoder
+from ._protocol.turn import (
+    AskPermission,
+    Conversation,
+    Deliver,
+    Output,
+    RunCustomTool,
+    TurnComplete,
+)
+from .errors import ClientStateError, ProtocolError
+from .options import AgentSpec, EnvironmentSpec, QoderAgentOptions, ResolvedOptions
+from .tools import (
+    CustomTool,
+    PermissionDecision,
+    PermissionResultAllow,
+    PermissionResultDeny,
+    result_content,
+)
+
+__all__ = ["ClientCore", "ClientState", "FeedResult", "StreamGone", "StreamRetry"]
+
+logger = logging.getLogger("qoder")
+
+
+class ClientState(enum.Enum):
+    """Where a client is in its lifecycle."""
+
+    NEW = "new"
+    """Constructed; ``connect()`` not called yet."""
+    CONNECTING = "connecting"
+    """``connect()`` is creating or attaching to the session."""
+    CONNECTED = "connected"
+    """A session is attached; queries may be sent."""
+    CLOSED = "closed"
+    """``disconnect()`` was called (or ``connect()`` failed); the client cannot be reused."""
+
+
+@attrs.frozen
+class FeedResult:
+    """What one chunk of stream bytes produced."""
+
+    outputs: list[Output]
+    events: list[Event]
+    stream_failed: str | None = None
+    """An in-band ``error`` frame arrived: drop the connection and resume (§5 rule 13)."""
+
+
+@attrs.frozen
+class StreamRetry:
+    """Reconnect the stream after ``delay`` seconds (``without_cursor`` after a 400 on it)."""
+
+    delay: float
+    without_cursor: bool = False
+
+
+@attrs.frozen
+class StreamGone:
+    """The stream cannot be resumed; ``reason`` says why."""
+
+    reason: str
+
+
+class ClientCore:
+    """The I/O-free half of a client. One per client, driven by exactly one facade."""
+
+    def __init__(self, options: QoderAgentOptions | None) -> None:
+        self.options = options or QoderAgentOptions()
+        self.state = ClientState.NEW
+        self.resolved: ResolvedOptions | None = None
+        self.session_id: str | None = None
+        self.session: dict[str, Any] | None = None
+        self.conversation: Conversation | None = None
+        self._token = ""
+        self._tools: dict[str, CustomTool] = {t.name: t for t in self.options.tools}
+        self._messages: deque[Message] = deque()
+        self.dropped_messages = 0
+        self.turns_started = 0
+        self._decoder = SSEDecoder()
+        self._backoff = ReconnectBackoff(
+            initial=self.options.stream_reconnect_delay,
+            max_attempts=self.options.max_stream_reconnects,
+        )
+        self._connection_started = 0.0
+        self._connection_advanced = False
+        self._skip_cursor = False
+        self.session_gone: str | None = None
+        self.retry_policy = RetryPolicy(max_retries=self.options.max_retries)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def begin_connect(self, environ: Mapping[str, str] | None = None) -> ResolvedOptions:
+        """Check the state and resolve the options; raises before any request is made."""
+        from .options import resolve_options
+
+        if self.state is not ClientState.NEW:
+            raise ClientStateError(
+                f"connect() was already called (the client is {self.state.value}); "
+                "create a new client for a new conversation."
+            )
+        self.state = ClientState.CONNECTING
+        try:
+            self.resolved = resolve_options(self.options, environ)
+        except BaseException:
+            self.state = ClientState.CLOSED
+            raise
+        self._token = self.resolved.token.reveal()
+        return self.resolved
+
+    def connect_steps(self) -> Generator[rq.APIRequest, Any, None]:
+        """The requests ``connect()`` makes, in order; each yields a request, gets its JSON."""
+        resolved = self._require_resolved()
+        opts = self.options
+        if resolved.resume is not None:
+            session = yield rq.retrieve_session(resolved.resume)
+            newest = yield rq.list_events(resolved.resume, order="desc", limit=1)
+            data = newest.get("data") if isinstance(newest, dict) else None
+            cursor = data[0].get("id") if data and isinstance(data[0], dict) else None
+            self._attach(session, cursor=cursor if isinstance(cursor, str) else None)
+            return
+        agent = resolved.agent
+        if isinstance(agent, AgentSpec):
+            tools = [*agent.tools, *(t.to_agent_tool() for t in self._tools.values())]
+            created = yield rq.create_agent(attrs.evolve(agent, tools=tools))
+            agent = _require_id(created, "agent")
+        assert agent is not None  # resolve_options guarantees an agent unless resuming
+        environment = resolved.environment
+        if not isinstance(environment, str):
+            created = yield rq.create_environment(environment or EnvironmentSpec())
+            environment = _require_id(created, "environment")
+        session = yield rq.create_session(
+            agent=agent,
+            agent_version=opts.agent_version,
+            environment_id=environment,
+            title=opts.session_title,
+            metadata=opts.session_metadata,
+            environment_variables=opts.environment_variables,
+            resources=opts.resources,
+            vault_ids=opts.vault_ids,
+            max_credit_cost=opts.max_credit_cost,
+        )
+        self._attach(session, cursor=None)  # a new session has no history: no cursor (§6.2)
+
+    def _attach(self, session: Any, *, cursor: str | None) -> None:
+        session_id = _require_id(session, "session")
+        self.session = session
+        self.session_id = session_id
+        self.conversation = Conversation(
+            session_id=session_id,
+            custom_tool_names=tuple(self._tools),
+            handles_permissions=self.options.can_use_tool is not None,
+            include_partial_messages=self.options.include_partial_messages,
+            cursor=cursor,
+        )
+
+    def finish_connect(self) -> None:
+        """The stream is open: the client is ready for ``query()``."""
+        self.state = ClientState.CONNECTED
+
+    def close(self) -> bool:
+        """Mark the client closed; ``False`` if it already was (``disconnect()`` is idempotent)."""
+        if self.state is ClientState.CLOSED:
+            return False
+        self.state = ClientState.CLOSED
+        return True
+
+    def is_closed(self) -> bool:
+        """Whether ``disconnect()`` was called or ``connect()`` failed."""
+        return self.state is ClientState.CLOSED
+
+    def require_connected(self, method: str) -> Conversation:
+        """The conversation, or a :class:`ClientStateError` that says what to call first."""
+        if self.state is ClientState.CONNECTED and self.conversation is not None:
+            return self.conversation
+        if self.state is ClientState.CLOSED:
+            raise ClientStateError(f"{method}() called after disconnect(); create a new client.")
+        raise ClientStateError(
+            f"{method}() called before connect(): use 'async with'/'with' on the client, or "
+            "call connect() first."
+        )
+
+    def _require_resolved(self) -> ResolvedOptions:
+        if self.resolved is None:
+            raise ClientStateError("connect() has not resolved the options yet")
+        return self.resolved
+
+    # --- HTTP plumbing ---------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The resolved base URL, without a trailing slash."""
+        return self._require_resolved().base_url
+
+    def headers(self) -> dict[str, str]:
+        """The headers of every request (§2.3), with the current token."""
+        resolved = self._require_resolved()
+        read = resolved.timeout.read
+        return rq.base_headers(
+            token=self._token,
+            version=__version__,
+            timeout_seconds=read,
+            workspace_id=self.options.workspace_id,
+            betas=self.options.betas,
+            extra=self.options.default_headers,
+        )
+
+    def set_token(self, token: str) -> None:
+        """Use a refreshed token from now on (``on_auth_expired``)."""
+        self._token = token
+
+    def redact(self, text: str) -> str:
+        """``text`` with the access token cut out: for every error message and log line."""
+        if self._token and self._token in text:
+            return text.replace(self._token, "***")
+        return text
+
+    def call_flow(self, request: rq.APIRequest) -> Generator[Any, Any, Any]:
+        """The retrying call driver for one request."""
+        return call_flow(
+            request,
+            policy=self.retry_policy,
+            method_url=f"{request.method} {self.base_url}{request.path}",
+            redact=self.redact,
+            can_refresh_auth=self.options.on_auth_expired is not None,
+        )
+
+    @staticmethod
+    def parse_json(status: int, body: bytes) -> Any:
+        """The JSON of a 2xx response body (``None`` for an empty body)."""
+        if not body.strip():
+            return None
+        try:
+            return loads(body)
+        except ValueError as error:
+            raise ProtocolError(
+                f"the API answered {status} with a body that is not JSON"
+            ) from error
+
+    # --- the event stream ------------------------------------------------------------------------
+
+    def stream_request(self) -> rq.APIRequest:
+        """The stream request, with the cursor so that nothing is replayed or lost (§6.2)."""
+        conversation = self.require_conversation()
+        cursor = None if self._skip_cursor else conversation.cursor
+        deltas = (
+            ("agent.message", "agent.thinking") if self.options.include_partial_messages else ()
+        )
+        return rq.stream_events(self.session_id or "", cursor=cursor, event_deltas=deltas)
+
+    def require_conversation(self) -> Conversation:
+        """The conversation of the attached session."""
+        if self.conversation is None:
+            raise ClientStateError("no session is attached; call connect() first")
+        return self.conversation
+
+    def stream_opened(self, now: float) -> None:
+        """A stream connection answered 200: decode it from a clean state."""
+        self._decoder = SSEDecoder()
+        self._connection_started = now
+        self._connection_advanced = False
+        self._skip_cursor = False
+
+    def feed(self, chunk: bytes) -> FeedResult:
+        """Decode a chunk of stream bytes and run every event through the conversation."""
+        conversation = self.require_conversation()
+        outputs: list[Output] = []
+        events: list[Event] = []
+        failure: str | None = None
+        for frame in self._decoder.feed(chunk):
+            event = decode_frame(frame)
+            if event is None:
+                continue
+            if isinstance(event, StreamErrorFrame):
+                failure = f"the server reported a stream error: {event.message}"
+                break  # §5 rule 13: what follows on this connection is not trusted
+            before = conversation.cursor
+            outputs.extend(conversation.on_event(event, frame_id=frame.id))
+            if conversation.cursor != before:
+                self._connection_advanced = True
+            events.append(event)
+        self._absorb(outputs)
+        return FeedResult(outputs=outputs, events=events, stream_failed=failure)
+
+    def stream_dropped(self, reason: str, now: float, rand: float) -> StreamRetry | StreamGone:
+        """The connection ended or failed: reconnect after a backoff, or give up (§6.6)."""
+        self._backoff.record_connection(
+            advanced=self._connection_advanced, duration=now - self._connection_started
+        )
+        self._connection_advanced = False
+        if self._backoff.exhausted:
+            return StreamGone(f"{reason}; gave up after {self._backoff.max_attempts} reconnects")
+        logger.info("event stream dropped (%s); resuming", self.redact(reason))
+        return StreamRetry(delay=self._backoff.next_delay(lambda: rand))
+
+    def stream_refused(
+        self,
+        request: rq.APIRequest,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        now: float,
+        rand: float,
+    ) -> StreamRetry | StreamGone:
+        """A non-200 answer to the stream request: retry, give up, or raise (§6.6)."""
+        if status == 404:
+            return StreamGone("the session was not found (it may have been deleted)")
+        if status == 400 and not self._skip_cursor and self.require_conversation().cursor:
+            self._skip_cursor = True  # reconnect once without it; dedupe drops the replay
+            return StreamRetry(delay=0.0, without_cursor=True)
+        if status in (408, 429) or status >= 500:
+            return self.stream_dropped(f"the event stream answered {status}", now, rand)
+        raise rq.error_from_response(
+            status=status,
+            headers=headers,
+            body=body,
+            method=request.method,
+            url=self.redact(self.base_url + request.path),
+            redact=self.redact,
+        )
+
+    def stream_timeout(self) -> httpx.Timeout:
+        """The stream's timeouts: the read timeout is the idle timeout (keep-alives reset it)."""
+        base = self._require_resolved().timeout
+        return httpx.Timeout(
+            connect=base.connect,
+            read=self.options.stream_idle_timeout,
+            write=base.write,
+            pool=base.pool,
+        )
+
+    def stream_lost(self, reason: str) -> list[Output]:
+        """The stream cannot be resumed: end the current turn with ``stream_lost``."""
+        self.session_gone = reason
+        outputs = self.require_conversation().on_stream_lost(reason)
+        self._absorb(outputs)
+        return outputs
+
+    # --- turns -----------------------------------------------------------------------------------
+
+    def query_request(self, prompt: str | Iterable[Any]) -> rq.APIRequest:
+        """Start a turn and describe its ``user.message`` POST."""
+        conversation = self.require_connected("query")
+        if isinstance(prompt, str):
+            content: Any = prompt
+        else:
+            content = list(prompt)
+        conversation.begin_turn()
+        self.turns_started += 1
+        return rq.send_events(self.session_id or "", [rq.user_message(content)])
+
+    def query_replied(self, reply: Any) -> None:
+        """The POST answered: activate the turn."""
+        self._absorb(self.require_conversation().on_post_reply(reply))
+
+    def query_failed(self) -> None:
+        """The POST failed: the turn never started."""
+        self.require_conversation().abort_turn()
+        self.turns_started -= 1
+
+    def answer_replied(self, reply: Any) -> None:
+        """A tool result, confirmation or interrupt was accepted."""
+        conversation = self.require_conversation()
+        self._absorb(conversation.on_answer_reply(reply))
+
+    def respond_request(
+        self,
+        tool_results: Mapping[str, Any] | None,
+        confirmations: Mapping[str, PermissionDecision | bool] | None,
+    ) -> rq.APIRequest:
+        """Resume a turn that ended on ``requires_action`` and describe the answers' POST."""
+        conversation = self.require_connected("respond")
+        events: list[dict[str, Any]] = []
+        for tool_use_id, value in (tool_results or {}).items():
+            content, is_error = result_content(value)
+            events.append(rq.custom_tool_result(tool_use_id, content, is_error=is_error or None))
+        for tool_use_id, decision in (confirmations or {}).items():
+            allow, message = _decide(decision)
+            events.append(rq.tool_confirmation(tool_use_id, allow=allow, deny_message=message))
+        if not events:
+            raise ValueError("respond() needs at least one tool result or confirmation")
+        self._absorb(conversation.respond_manually())
+        return rq.send_events(self.session_id or "", events)
+
+    def answer_failed(self, error: BaseException) -> None:
+        """An answer could not be posted: end the turn visibly rather than wait forever."""
+        reason = f"could not post the answer: {self.redact(str(error))}"
+        self._absorb(self.require_conversation().fail_turn(reason))
+
+    def interrupt_request(self) -> rq.APIRequest:
+        """Describe the ``user.interrupt`` POST (§6.7)."""
+        self.require_connected("interrupt")
+        return rq.send_events(self.session_id or "", [rq.interrupt()])
+
+    def tool_for(self, action: RunCustomTool) -> CustomTool:
+        """The registered handler of a custom tool call."""
+        return self._tools[action.event.name]
+
+    def tool_result_request(
+        self, action: RunCustomTool, value: Any, error: BaseException | None
+    ) -> rq.APIRequest:
+        """Describe the ``user.custom_tool_result`` POST for a handler's outcome."""
+        from .tools import describe_failure
+
+        event: AgentCustomToolUse = action.event
+        if error is not None:
+            logger.warning("custom tool %r raised %s", event.name, type(error).__name__)
+            content, is_error = result_content(describe_failure(event.name, error))
+            is_error = True
+        else:
+            content, is_error = result_content(value)
+        body = rq.custom_tool_result(action.tool_use_id, content, is_error=is_error or None)
+        return rq.send_events(self.session_id or "", [body])
+
+    def permission_args(self, action: AskPermission) -> tuple[str, dict[str, Any], Any]:
+        """The ``can_use_tool`` callback's arguments for a permission request."""
+        from .tools import ToolPermissionContext
+
+        event: AgentToolUse | AgentMCPToolUse = action.event
+        context = ToolPermissionContext(
+            tool_use_id=action.tool_use_id,
+            session_id=self.session_id or "",
+            kind="mcp" if isinstance(event, AgentMCPToolUse) else "builtin",
+            server_name=event.mcp_server_name if isinstance(event, AgentMCPToolUse) else None,
+        )
+        return event.name, dict(event.input), context
+
+    def confirmation_request(
+        self, action: AskPermission, decision: PermissionDecision | bool | None
+    ) -> rq.APIRequest:
+        """Describe the ``user.tool_confirmation`` POST for a callback's decision."""
+        allow, message = _decide(decision)
+        body = rq.tool_confirmation(action.tool_use_id, allow=allow, deny_message=message)
+        return rq.send_events(self.session_id or "", [body])
+
+    # --- the message queue ---------------------------------------------------------------------
+
+    def _absorb(self, outputs: Iterable[Output]) -> None:
+        limit = self.options.max_buffered_messages
+        for output in outputs:
+            if isinstance(output, Deliver):
+                self._messages.append(output.message)
+        while len(self._messages) > limit:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        # The overflow rule: the oldest message that is not a ResultMessage goes, so that every
+        # turn still ends for its reader; each drop is counted and logged.
+        for index, message in enumerate(self._messages):
+            if not isinstance(message, ResultMessage):
+                del self._messages[index]
+                self.dropped_messages += 1
+                if self.dropped_messages == 1 or self.dropped_messages % 1000 == 0:
+                    logger.warning(
+                        "dropped %d unread message(s): more than max_buffered_messages=%d "
+                        "were waiting to be read",
+                        self.dropped_messages,
+                        self.options.max_buffered_messages,
+                    )
+                return
+        return
+
+    def nothing_to_receive(self) -> bool:
+        """No unread message and no turn underway: ``receive_response()`` has nothing to wait
+        for (rather than block on a quiet stream, it ends)."""
+        from ._protocol.turn import TurnState
+
+        state = self.require_conversation().state
+        return not self._messages and state in (TurnState.IDLE, TurnState.ENDED)
+
+    def next_message(self) -> Message | None:
+        """The oldest unread message, if any."""
+        return self._messages.popleft() if self._messages else None
+
+    def is_final_result(self, message: Message) -> bool:
+        """Whether ``message`` is the ResultMessage of the latest turn started by ``query()``."""
+        return isinstance(message, ResultMessage) and message.num_turns >= self.turns_started
+
+    @staticmethod
+    def pending_actions(outputs: Iterable[Output]) -> list[RunCustomTool | AskPermission]:
+        """The tool calls and permission requests among ``outputs``, in order."""
+        return [o for o in outputs if isinstance(o, (RunCustomTool, AskPermission))]
+
+    @staticmethod
+    def completes_turn(outputs: Iterable[Output]) -> bool:
+        """Whether ``outputs`` hold the end of a turn."""
+        return any(isinstance(o, TurnComplete) for o in outputs)
+
+
+def _decide(decision: PermissionDecision | bool | None) -> tuple[bool, str | None]:
+    """A permission decision as (allow, deny message); anything but an allow denies."""
+    if decision is True or isinstance(decision, PermissionResultAllow):
+        return True, None
+    if isinstance(decision, PermissionResultDeny) and decision.message:
+        return False, decision.message
+    return False, None
+
+
+def _require_id(obj: Any, kind: str) -> str:
+    value = obj.get("id") if isinstance(obj, dict) else None
+    if not isinstance(value, str) or not value:
+        raise ProtocolError(f"the API created a {kind} but its answer carries no id")
+    return value
