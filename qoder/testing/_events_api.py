@@ -1,0 +1,180 @@
+"""Handlers of the event endpoints: send, list, stream (PROTOCOL.md §3.9–3.11)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qoder.testing._faults import PROCESSING_MESSAGE
+from qoder.testing._pages import PageQuery, page_envelope
+from qoder.testing._resources import SessionRecord
+from qoder.testing._routes import object_body
+from qoder.testing._script import TurnContext
+from qoder.testing._state import CloudState
+from qoder.testing._stream import EventStream
+from qoder.testing._turns import Turn, content_text
+from qoder.testing._wire import ApiError, EmulatorRequest, EmulatorResponse, json_response
+
+__all__ = ["list_events", "send_events", "stream_events"]
+
+DELTA_TYPES = frozenset({"agent.message", "agent.thinking"})
+
+
+def _check_event(index: int, event: Any) -> dict[str, Any]:
+    param = f"events[{index}]"
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        raise ApiError(400, f"{param} must be an object with a type.", param=param)
+    kind = event["type"]
+    if kind == "user.message":
+        content = event.get("content")
+        valid = (isinstance(content, str) and content != "") or (
+            isinstance(content, list)
+            and content
+            and all(isinstance(block, dict) and "type" in block for block in content)
+        )
+        if not valid:
+            raise ApiError(400, "user.message needs content.", param=f"{param}.content")
+    elif kind == "user.custom_tool_result":
+        if not isinstance(event.get("custom_tool_use_id"), str):
+            raise ApiError(
+                400, "custom_tool_use_id is required.", param=f"{param}.custom_tool_use_id"
+            )
+    elif kind == "user.tool_confirmation":
+        if not isinstance(event.get("tool_use_id"), str):
+            raise ApiError(400, "tool_use_id is required.", param=f"{param}.tool_use_id")
+        if event.get("result") not in ("allow", "deny"):
+            raise ApiError(400, "result must be 'allow' or 'deny'.", param=f"{param}.result")
+    elif kind != "user.interrupt":
+        raise ApiError(400, f"Unsupported event type: {kind!r}.", param=f"{param}.type")
+    return event
+
+
+def _fields(event: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in event.items() if key not in ("id", "type")}
+
+
+def _user_message(state: CloudState, session: SessionRecord, event: dict[str, Any]) -> Any:
+    if session.status in ("running", "rescheduling"):
+        raise ApiError(409, PROCESSING_MESSAGE)
+    if session.turn is not None:  # a turn waiting for tool answers is abandoned
+        session.turn.finished = True
+        session.turn = None
+    turn_id = state.ids.new("turn")
+    echo = state.emit(session, "user.message", _fields(event), turn_id)
+    script = state.script_for(session.agent.id)
+    context = TurnContext(
+        session_id=session.id,
+        agent_id=session.agent.id,
+        prompt=content_text(event["content"]),
+        content=event["content"],
+        history=tuple(session.history),
+    )
+    turn = Turn(
+        session=session,
+        turn_id=turn_id,
+        steps=script.plan(context),
+        context=context,
+        model=session.agent.model_name or script.model,
+        emit=lambda kind, fields: state.emit(session, kind, fields, turn_id),
+    )
+    session.turn = turn
+    turn.start()
+    return echo
+
+
+def _answer(
+    state: CloudState, session: SessionRecord, event: dict[str, Any], target: str, kind: str
+) -> Any:
+    turn = session.turn
+    if turn is None or turn.pending_kind(target) != kind:
+        what = "a result" if kind == "custom" else "a confirmation"
+        raise ApiError(400, f"Event {target} is not awaiting {what}.")
+    echo = state.emit(session, event["type"], _fields(event), turn.turn_id)
+    turn.answer(target, event)
+    return echo
+
+
+def send_events(state: CloudState, request: EmulatorRequest, session_id: str) -> EmulatorResponse:
+    """``POST /sessions/{id}/events`` → 202 ``{"data": [persisted echoes]}``."""
+    session = state.session(session_id)
+    body = object_body(request)
+    events = body.get("events")
+    if not isinstance(events, list) or not events:
+        raise ApiError(400, "events must be a non-empty array.", param="events")
+    checked = [_check_event(index, event) for index, event in enumerate(events)]
+    if session.archived_at is not None:
+        raise ApiError(409, "Session is archived.")
+    if session.status == "terminated":
+        raise ApiError(409, "Session is terminated.")
+    echoes = []
+    for event in checked:
+        kind = event["type"]
+        if kind == "user.message":
+            echoes.append(_user_message(state, session, event))
+        elif kind == "user.custom_tool_result":
+            echoes.append(_answer(state, session, event, event["custom_tool_use_id"], "custom"))
+        elif kind == "user.tool_confirmation":
+            echoes.append(_answer(state, session, event, event["tool_use_id"], "confirmation"))
+        else:
+            turn = session.turn
+            echo = state.emit(session, kind, _fields(event), turn.turn_id if turn else None)
+            echoes.append(echo)
+            if turn is not None:
+                turn.abort()
+    return json_response(202, {"data": echoes})
+
+
+def _type_filter(values: list[str], commas: list[str]) -> frozenset[str] | None:
+    types = set(values)
+    for value in commas:
+        types.update(item.strip() for item in value.split(",") if item.strip())
+    return frozenset(types) or None
+
+
+def list_events(state: CloudState, request: EmulatorRequest, session_id: str) -> EmulatorResponse:
+    """``GET /sessions/{id}/events``: persisted events, oldest first by default."""
+    session = state.session(session_id)
+    query = PageQuery(request, state.page_tokens)
+    ordered = list(session.log.events)
+    if query.order("asc") == "desc":
+        ordered.reverse()
+    types = _type_filter(query.all("types[]") + query.all("types"), query.all("type"))
+    page = page_envelope(
+        ordered,
+        ident=lambda event: str(event["id"]),
+        keep=lambda event: types is None or event["type"] in types,
+        query=query,
+        tokens=state.page_tokens,
+        serialize=dict,
+    )
+    return json_response(200, page)
+
+
+def stream_events(state: CloudState, request: EmulatorRequest, session_id: str) -> EmulatorResponse:
+    """``GET /sessions/{id}/events/stream``: history after the cursor (all without one), then
+    live events; ``Last-Event-ID`` wins over ``after_id``."""
+    session = state.session(session_id)
+    deltas = frozenset(request.query_all("event_deltas[]") + request.query_all("event_deltas"))
+    unknown = sorted(deltas - DELTA_TYPES)
+    if unknown:
+        raise ApiError(400, f"Unsupported event_deltas: {unknown}.", param="event_deltas[]")
+    types = _type_filter(request.query_all("types[]"), request.query_all("type"))
+    cursor = (request.header("last-event-id") or "").strip() or request.query_get("after_id")
+    start = 0
+    if cursor:
+        position = session.log.position_after(cursor)
+        if position is None:
+            raise ApiError(400, f"Event {cursor} does not belong to session {session_id}.")
+        start = position
+    stream = EventStream(
+        session.log,
+        state.lock,
+        start=start,
+        deltas=deltas,
+        types=types,
+        keepalive_interval=state.keepalive_interval,
+        fault=state.faults.take_stream(session_id),
+        on_close=state.forget_stream,
+    )
+    state.streams.add(stream)
+    headers = [("content-type", "text/event-stream"), ("cache-control", "no-cache")]
+    return EmulatorResponse(200, headers, stream=stream)

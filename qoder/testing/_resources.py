@@ -1,0 +1,149 @@
+"""The emulator's stored resources (agents, environments, sessions) and their JSON shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from qoder.testing._log import EventLog
+from qoder.testing._script import Exchange
+
+if TYPE_CHECKING:
+    from qoder.testing._turns import Turn
+
+__all__ = ["AgentRecord", "EnvironmentRecord", "SessionRecord"]
+
+
+@dataclass
+class AgentRecord:
+    """An agent created with ``POST /agents`` (PROTOCOL.md §3.1)."""
+
+    id: str
+    name: str
+    model: Any
+    created_at: str
+    description: str = ""
+    system: str | None = None
+    tools: list[Any] = field(default_factory=list)
+    mcp_servers: list[Any] = field(default_factory=list)
+    skills: list[Any] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    version: int = 1
+
+    @property
+    def model_name(self) -> str | None:
+        """The model id, whether given as a string or as ``{"id": …}``."""
+        if isinstance(self.model, str):
+            return self.model
+        if isinstance(self.model, dict) and isinstance(self.model.get("id"), str):
+            return str(self.model["id"])
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """The agent object."""
+        return {
+            "id": self.id,
+            "type": "agent",
+            "name": self.name,
+            "description": self.description,
+            "model": self.model,
+            "system": self.system,
+            "tools": self.tools,
+            "mcp_servers": self.mcp_servers,
+            "skills": self.skills,
+            "metadata": self.metadata,
+            "version": self.version,
+            "created_at": self.created_at,
+            "updated_at": self.created_at,
+            "archived_at": None,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """The agent as embedded in a session."""
+        return {
+            "id": self.id,
+            "type": "agent",
+            "version": self.version,
+            "name": self.name,
+            "model": self.model,
+        }
+
+
+@dataclass
+class EnvironmentRecord:
+    """An environment created with ``POST /environments`` (PROTOCOL.md §3.2)."""
+
+    id: str
+    name: str
+    created_at: str
+    description: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The environment object."""
+        return {
+            "id": self.id,
+            "type": "environment",
+            "name": self.name,
+            "description": self.description,
+            "status": "ready",
+            "config": self.config,
+            "metadata": self.metadata,
+            "archived_at": None,
+            "created_at": self.created_at,
+            "updated_at": self.created_at,
+        }
+
+
+@dataclass
+class SessionRecord:
+    """A session: its state, its event log, its running turn and its finished exchanges."""
+
+    id: str
+    agent: AgentRecord
+    environment_id: str
+    created_at: str
+    log: EventLog
+    title: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    resources: list[Any] = field(default_factory=list)
+    vault_ids: list[Any] = field(default_factory=list)
+    environment_variables: dict[str, Any] = field(default_factory=dict)
+    status: str = "idle"
+    updated_at: str = ""
+    archived_at: str | None = None
+    usage: dict[str, Any] = field(
+        default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_credits": 0.0}
+    )
+    turn: Turn | None = None
+    history: list[Exchange] = field(default_factory=list)
+
+    def add_usage(self, model_usage: dict[str, Any]) -> None:
+        """Fold one model request's usage into the running snapshot (fields present only)."""
+        for key in ("input_tokens", "output_tokens"):
+            if isinstance(model_usage.get(key), int):
+                self.usage[key] += model_usage[key]
+        credits = model_usage.get("credits")
+        if isinstance(credits, (int, float)):
+            self.usage["total_credits"] = round(self.usage["total_credits"] + credits, 6)
+
+    def to_json(self) -> dict[str, Any]:
+        """The Session object (PROTOCOL.md §3.3)."""
+        return {
+            "id": self.id,
+            "type": "session",
+            "status": self.status,
+            "title": self.title,
+            "agent_id": self.agent.id,
+            "agent": self.agent.summary(),
+            "environment_id": self.environment_id,
+            "metadata": self.metadata,
+            "environment_variables": self.environment_variables,
+            "resources": self.resources,
+            "vault_ids": self.vault_ids,
+            "usage": dict(self.usage),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at or self.created_at,
+            "archived_at": self.archived_at,
+        }

@@ -1,0 +1,84 @@
+"""The state of one emulated cloud: stores, ids, clock, faults, open streams, one lock."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from qoder.testing._faults import FaultRegistry
+from qoder.testing._ids import Clock, IdFactory, format_timestamp
+from qoder.testing._pages import PageTokens
+from qoder.testing._resources import AgentRecord, EnvironmentRecord, SessionRecord
+from qoder.testing._script import ScriptedAgent
+from qoder.testing._stream import EventStream
+from qoder.testing._wire import ApiError
+
+__all__ = ["CloudState"]
+
+
+class CloudState:
+    """Everything the handlers read and write. Touch it only with ``lock`` held."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        agent: ScriptedAgent,
+        omit_turn_id: bool,
+        keepalive_interval: float,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.ids = IdFactory()
+        self.clock = clock
+        self.agent = agent
+        self.scripts: dict[str, ScriptedAgent] = {}
+        self.omit_turn_id = omit_turn_id
+        self.keepalive_interval = keepalive_interval
+        self.agents: dict[str, AgentRecord] = {}
+        self.environments: dict[str, EnvironmentRecord] = {}
+        self.sessions: dict[str, SessionRecord] = {}
+        self.streams: set[EventStream] = set()
+        self.streams_changed = threading.Condition(self.lock)
+        self.faults = FaultRegistry()
+        self.page_tokens = PageTokens(self.ids)
+
+    def now(self) -> str:
+        """The current time as an RFC 3339 string."""
+        return format_timestamp(self.clock())
+
+    def script_for(self, agent_id: str) -> ScriptedAgent:
+        """The scripted behaviour of agent ``agent_id`` (the cloud's default unless overridden)."""
+        return self.scripts.get(agent_id, self.agent)
+
+    def session(self, session_id: str) -> SessionRecord:
+        """The session, or a 404 ``not_found_error``."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise ApiError(404, f"Session {session_id} not found.")
+        return session
+
+    def emit(
+        self,
+        session: SessionRecord,
+        type: str,
+        fields: dict[str, Any],
+        turn_id: str | None,
+    ) -> dict[str, Any]:
+        """Persist an event on ``session`` with the common envelope (PROTOCOL.md §4.0)."""
+        now = self.now()
+        event: dict[str, Any] = {"id": self.ids.new("evt"), "type": type}
+        event.update({k: v for k, v in fields.items() if k not in ("id", "type")})
+        event["session_id"] = session.id
+        if turn_id is not None and not self.omit_turn_id:
+            event["turn_id"] = turn_id
+        event["created_at"] = now
+        event["processed_at"] = now
+        event["schema_version"] = "1.0"
+        session.log.append(event)
+        return event
+
+    def forget_stream(self, stream: EventStream) -> None:
+        """Drop a closed stream from the open set."""
+        with self.lock:
+            self.streams.discard(stream)
+            self.streams_changed.notify_all()
