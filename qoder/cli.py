@@ -1,0 +1,140 @@
+"""The ``qoder`` command line: ``serve`` the emulator, ``chat`` with an agent, run the ``demo``.
+
+``python -m qoder serve [--host 127.0.0.1] [--port 8765] [--token T]``
+    The emulator of :mod:`qoder.testing` on loopback, under ``/api/v1/cloud``, with the agent
+    ``agent_default`` and the environment ``env_default`` ready.
+``python -m qoder chat [--local]``
+    An interactive multi-turn chat on :class:`~qoder.SyncClient`; ``--local`` starts the
+    emulator itself, otherwise the usual ``QODER_*`` variables configure it.
+``python -m qoder demo [SCRIPT ...]``
+    Start the emulator on a free port, point ``QODER_*`` environment variables at it, run the
+    scripts (default: ``examples/multi_turn.py``) and stop it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from .errors import QoderError
+
+__all__ = ["main"]
+
+DEFAULT_DEMO = Path("examples") / "multi_turn.py"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m qoder", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the Cloud Agents emulator on loopback")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--token", help="the only bearer token accepted (default: any)")
+    serve.add_argument("--keepalive", type=float, default=15.0, help="seconds between heartbeats")
+
+    chat = commands.add_parser("chat", help="chat with an agent in the terminal")
+    chat.add_argument("--local", action="store_true", help="start the emulator and chat with it")
+
+    demo = commands.add_parser("demo", help="run example scripts against a local emulator")
+    demo.add_argument("scripts", nargs="*", type=Path, help=f"default: {DEFAULT_DEMO}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            from .testing import run_server
+
+            run_server(args.host, args.port, args.token, keepalive_interval=args.keepalive)
+            return 0
+        if args.command == "chat":
+            return chat(local=args.local)
+        return demo(args.scripts or [DEFAULT_DEMO])
+    except QoderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+@contextlib.contextmanager
+def _local_emulator() -> Iterator[dict[str, str]]:
+    """An emulator on a free loopback port, and the environment that points a client at it."""
+    from .testing import FakeCloud, serve_in_thread
+
+    token = "demo-" + secrets.token_hex(8)
+    with serve_in_thread(FakeCloud(token=token)) as served:
+        yield {
+            "QODER_PERSONAL_ACCESS_TOKEN": token,
+            "QODER_MANAGED_BASE_URL": served.base_url,
+            "QODER_AGENT_ID": "agent_default",
+            "QODER_ENVIRONMENT_ID": "env_default",
+        }
+
+
+def demo(scripts: Sequence[Path]) -> int:
+    """Run each script against a fresh local emulator, configured by environment only."""
+    for script in scripts:
+        if not script.is_file():
+            print(f"error: no such script: {script}", file=sys.stderr)
+            return 2
+    with _local_emulator() as env:
+        print(f"emulator listening on {env['QODER_MANAGED_BASE_URL']}", flush=True)
+        for script in scripts:
+            print(f"--- {script}", flush=True)
+            done = subprocess.run(
+                [sys.executable, str(script)], env={**os.environ, **env}, timeout=120, check=False
+            )
+            if done.returncode != 0:
+                return done.returncode
+    return 0
+
+
+def chat(*, local: bool, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """An interactive chat: stream the agent's text as it arrives and show its tool calls."""
+    if not local:
+        return _chat_loop(stdin or sys.stdin, stdout or sys.stdout)
+    with _local_emulator() as env:
+        saved = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        try:
+            return _chat_loop(stdin or sys.stdin, stdout or sys.stdout)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def _chat_loop(stdin: TextIO, out: TextIO) -> int:
+    from . import QoderAgentOptions, SyncClient
+    from ._chat import render_turn
+
+    options = QoderAgentOptions(include_partial_messages=True)
+    with SyncClient(options) as client:
+        out.write(f"Connected to session {client.session_id}. Empty line or Ctrl-D to quit.\n")
+        while True:
+            out.write("you> ")
+            out.flush()
+            line = stdin.readline()
+            if not line.strip():
+                out.write("\n")
+                return 0
+            client.query(line.strip())
+            try:
+                render_turn(client.receive_response(), out)
+            except KeyboardInterrupt:
+                out.write("\n[interrupting]\n")
+                client.interrupt()
+                render_turn(client.receive_response(), out)
