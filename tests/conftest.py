@@ -38,3 +38,31 @@ def _clean_qoder_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("QODER_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _no_open_responses(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The leak check: every httpx response opened during a test is closed by its end."""
+    import httpx
+
+    opened: list[httpx.Response] = []
+    sync_send = httpx.Client.send
+    async_send = httpx.AsyncClient.send
+
+    def send(self: httpx.Client, request: httpx.Request, **kwargs: object) -> httpx.Response:
+        response = sync_send(self, request, **kwargs)  # type: ignore[arg-type]
+        opened.append(response)
+        return response
+
+    async def asend(
+        self: httpx.AsyncClient, request: httpx.Request, **kwargs: object
+    ) -> httpx.Response:
+        response = await async_send(self, request, **kwargs)  # type: ignore[arg-type]
+        opened.append(response)
+        return response
+
+    monkeypatch.setattr(httpx.Client, "send", send)
+    monkeypatch.setattr(httpx.AsyncClient, "send", asend)
+    yield
+    left_open = [f"{r.request.method} {r.request.url}" for r in opened if not r.is_closed]
+    assert not left_open, f"httpx responses left open: {left_open}"
