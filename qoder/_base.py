@@ -37,6 +37,7 @@ from ._protocol.events import (
 from ._protocol.messages import Message, ResultMessage
 from ._protocol.retry import ReconnectBackoff, RetryPolicy, call_flow
 from ._protocol.sse import SSEDecoder
+from ._protocol.status import error_from_response
 from ._protocol.turn import (
     AskPermission,
     Conversation,
@@ -346,7 +347,7 @@ class ClientCore:
             return StreamRetry(delay=0.0, without_cursor=True)
         if status in (408, 429) or status >= 500:
             return self.stream_dropped(f"the event stream answered {status}", now, rand)
-        raise rq.error_from_response(
+        raise error_from_response(
             status=status,
             headers=headers,
             body=body,

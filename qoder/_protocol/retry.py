@@ -46,13 +46,8 @@ from typing import Final
 import attrs
 
 from .. import errors
-from .requests import (
-    APIRequest,
-    error_from_response,
-    header_value,
-    is_session_busy,
-    session_busy_error,
-)
+from .requests import APIRequest, header_value
+from .status import error_from_response, is_session_busy, session_busy_error
 
 __all__ = [
     "BUSY_MAX_ATTEMPTS",

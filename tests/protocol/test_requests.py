@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from qoder import errors
 from qoder._protocol import blocks as b
 from qoder._protocol import requests as r
+from qoder._protocol import status as status_map
 from qoder.options import AgentSpec, EnvironmentSpec
 
 TOKEN = "pat_SECRET_0123456789"
@@ -498,7 +499,7 @@ STATUS_CASES = [
 def make_error(
     status: int, body: bytes, headers: dict[str, str] | None = None, *, url: str = "https://h/x"
 ) -> errors.APIStatusError:
-    return r.error_from_response(
+    return status_map.error_from_response(
         status=status,
         headers=headers or {},
         body=body,
@@ -540,7 +541,7 @@ def test_error_class_and_message_with_text_body(
 
 
 def test_the_documented_401_message() -> None:
-    error = r.error_from_response(
+    error = status_map.error_from_response(
         status=401,
         headers={"x-request-id": "req_1"},
         body=envelope("authentication_error", "Invalid token"),
@@ -600,7 +601,7 @@ def test_long_server_text_is_shortened_in_the_message_only() -> None:
 
 
 def test_retry_count_singular() -> None:
-    error = r.error_from_response(
+    error = status_map.error_from_response(
         status=503, headers={}, body=b"", method="GET", url="u", redact=redact, retries=1
     )
     assert "Retried once" in str(error)
@@ -652,11 +653,11 @@ def test_the_token_never_appears_when_json_escapes_it() -> None:
     ],
 )  # fmt: skip
 def test_is_session_busy(status: int, body: bytes, busy: bool) -> None:
-    assert r.is_session_busy(status, body) is busy
+    assert status_map.is_session_busy(status, body) is busy
 
 
 def test_session_busy_error() -> None:
-    error = r.session_busy_error(
+    error = status_map.session_busy_error(
         headers={"x-request-id": "req_b"},
         body=envelope("conflict_error", BUSY_TEXT),
         method="POST",
