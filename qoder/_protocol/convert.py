@@ -482,7 +482,10 @@ def block_to_wire(block: b.ContentBlock) -> dict[str, Any]:
     if isinstance(block, b.UnknownBlock):
         return dict(block.raw)
     if isinstance(block, (b.ThinkingBlock, b.ToolUseBlock, b.ToolResultBlock)):
-        raise TypeError(f"a {block.type} block cannot be sent to the API")
+        raise TypeError(
+            f"a {type(block).__name__} cannot be sent: it only describes what the agent did; "
+            "send text, image or document blocks (or plain dicts)"
+        )
     out: dict[str, Any] = {"type": block.type}
     for field in attrs.fields(type(block)):
         value = getattr(block, field.name)
