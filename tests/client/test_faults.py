@@ -290,3 +290,23 @@ def test_post_body_shapes(facade: Facade, api: ScriptedAPI) -> None:
             }
         ]
     }
+
+
+def test_stream_idle_timeout_is_the_read_timeout_and_resumes(
+    facade: Facade, api: ScriptedAPI
+) -> None:
+    events = turn_events("turn_01", 1, "hi")
+    api.streams.append([*stream_of(events[:4]), httpx.ReadTimeout("silence")])
+    api.streams.append(stream_of(events[4:]))
+    api.reply_with("evt_01", "turn_01")
+    opts = fast(stream_idle_timeout=7.5, timeout=httpx.Timeout(30.0, connect=2.0))
+    with facade.client(opts) as client:
+        messages = client.turn("hello")
+    assert texts(messages) == ["hi"]
+    assert isinstance(messages[-1], ResultMessage)
+    assert messages[-1].subtype == "success"
+    stream_timeout = api.stream_route.calls[0].request.extensions["timeout"]
+    assert stream_timeout == {"connect": 2.0, "read": 7.5, "write": 30.0, "pool": 30.0}
+    post_timeout = api.events_route.calls[0].request.extensions["timeout"]
+    assert post_timeout["read"] == 30.0
+    assert api.stream_route.calls[1].request.headers["Last-Event-ID"] == "evt_04"
