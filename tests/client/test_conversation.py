@@ -131,3 +131,22 @@ def test_dropped_stream_resumes_from_cursor_without_repeats(
     second = api.stream_route.calls[1].request
     assert second.headers["Last-Event-ID"] == "evt_04"
     assert second.url.params["after_id"] == "evt_04"
+
+
+def test_one_shot_query(facade: Facade, api: ScriptedAPI) -> None:
+    from qoder import query, query_sync
+
+    api.streams.append(stream_of(turn_events("turn_01", 1, "4")))
+    api.reply_with("evt_01", "turn_01")
+    if facade.is_async:
+
+        async def collect() -> list[object]:
+            return [m async for m in query(prompt="What is 2 + 2?", options=options())]
+
+        messages = facade.run(collect)
+    else:
+        messages = list(query_sync(prompt="What is 2 + 2?", options=options()))
+    assert texts(messages) == ["4"]
+    assert isinstance(messages[-1], ResultMessage)
+    assert messages[-1].result == "4"
+    assert all(body.closed for body in api.bodies)  # the client was closed afterwards
