@@ -112,6 +112,9 @@ class ClientCore:
         self._token = ""
         self._tools: dict[str, CustomTool] = {t.name: t for t in self.options.tools}
         self._messages: deque[Message] = deque()
+        self._events: deque[Event] = deque()
+        self.collecting_events = False
+        self.dropped_events = 0
         self.dropped_messages = 0
         self.turns_started = 0
         self._decoder = SSEDecoder()
@@ -504,6 +507,25 @@ class ClientCore:
 
         state = self.require_conversation().state
         return not self._messages and state in (TurnState.IDLE, TurnState.ENDED)
+
+    def keep_events(self, events: Iterable[Event]) -> None:
+        """Queue decoded events for a ``receive_events()`` reader, if one is iterating.
+
+        Bounded like messages: past ``max_buffered_messages`` the oldest go, counted and logged.
+        """
+        if not self.collecting_events:
+            return
+        self._events.extend(events)
+        overflow = len(self._events) - self.options.max_buffered_messages
+        for _ in range(max(overflow, 0)):
+            self._events.popleft()
+            self.dropped_events += 1
+            if self.dropped_events == 1:
+                logger.warning("dropped unread events: more than max_buffered_messages waited")
+
+    def next_event(self) -> Event | None:
+        """The oldest unread event, if any."""
+        return self._events.popleft() if self._events else None
 
     def next_message(self) -> Message | None:
         """The oldest unread message, if any."""

@@ -55,8 +55,6 @@ class AsyncClient:
         self._chunks: AsyncGenerator[bytes, None] | None = None
         self._reader: anyio.CancelScope | None = None
         self._reader_gone: anyio.Event | None = None
-        self._collect_events = False
-        self._events: list[Event] = []
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -164,16 +162,16 @@ class AsyncClient:
         """Yield the typed wire events as they arrive (unknown and malformed ones included),
         until :meth:`disconnect`. Messages are still produced for the other readers."""
         self._core.require_connected("receive_events")
-        self._collect_events = True
+        self._core.collecting_events = True
         try:
             while True:
-                if self._events:
-                    yield self._events.pop(0)
-                    continue
-                if not await self._pump():
+                event = self._core.next_event()
+                if event is not None:
+                    yield event
+                elif not await self._pump():
                     return
         finally:
-            self._collect_events = False
+            self._core.collecting_events = False
 
     async def respond(
         self,
@@ -326,8 +324,7 @@ class AsyncClient:
         if scope.cancelled_caught:  # disconnect() from another task
             return False
         fed = self._core.feed(chunk)
-        if self._collect_events:
-            self._events.extend(fed.events)
+        self._core.keep_events(fed.events)
         for action in self._core.pending_actions(fed.outputs):
             await self._answer(action)
         if fed.stream_failed is not None:

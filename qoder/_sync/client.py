@@ -69,8 +69,6 @@ class SyncClient:
         self._owns_http = http_client is None
         self._response: httpx.Response | None = None
         self._chunks: Generator[bytes, None, None] | None = None
-        self._collect_events = False
-        self._events: list[Event] = []
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -172,16 +170,16 @@ class SyncClient:
         """Yield the typed wire events as they arrive (unknown and malformed ones included),
         until :meth:`disconnect`. Messages are still produced for the other readers."""
         self._core.require_connected("receive_events")
-        self._collect_events = True
+        self._core.collecting_events = True
         try:
             while True:
-                if self._events:
-                    yield self._events.pop(0)
-                    continue
-                if not self._pump():
+                event = self._core.next_event()
+                if event is not None:
+                    yield event
+                elif not self._pump():
                     return
         finally:
-            self._collect_events = False
+            self._core.collecting_events = False
 
     def respond(
         self,
@@ -322,8 +320,7 @@ class SyncClient:
             self._close_stream()
             raise
         fed = self._core.feed(chunk)
-        if self._collect_events:
-            self._events.extend(fed.events)
+        self._core.keep_events(fed.events)
         for action in self._core.pending_actions(fed.outputs):
             self._answer(action)
         if fed.stream_failed is not None:
