@@ -11,6 +11,7 @@ import contextlib
 import functools
 import inspect
 import random
+import socket
 import time
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from types import TracebackType
@@ -102,6 +103,7 @@ class SyncClient:
         while another task or thread is iterating (that one then ends)."""
         if not self._core.close():
             return
+        self._wake_reader()
         self._release()
 
     def __enter__(self) -> SyncClient:
@@ -305,16 +307,15 @@ class SyncClient:
             return True
         try:
             chunk = next(self._chunks)
-        except StopIteration:
-            self._after_drop("the server closed the event stream")
-            return not self._core.is_closed()
-        except httpx.TimeoutException:
-            self._after_drop("no bytes on the event stream within stream_idle_timeout")
-            return True
-        except (httpx.TransportError, httpx.StreamError) as error:
-            if self._core.is_closed():  # disconnect() from another thread closed the stream
+        except (StopIteration, httpx.TransportError, httpx.StreamError) as error:
+            if self._core.is_closed():  # disconnect() from another thread ended the read
                 return False
-            self._after_drop(f"the event stream failed: {error!r}")
+            if isinstance(error, StopIteration):
+                self._after_drop("the server closed the event stream")
+            elif isinstance(error, httpx.TimeoutException):
+                self._after_drop("no bytes on the event stream within stream_idle_timeout")
+            else:
+                self._after_drop(f"the event stream failed: {error!r}")
             return True
         except BaseException:
             self._close_stream()
@@ -362,6 +363,19 @@ class SyncClient:
                 chunks.close()
         if response is not None:
             response.close()
+
+    def _wake_reader(self) -> None:
+        """Shut the stream's socket down, so that a read blocked in another thread returns now.
+
+        Closing a socket does not wake a ``recv`` already blocked on it in another thread;
+        ``shutdown()`` does. Without a socket (a mocked transport) closing the response is enough.
+        """
+        response = self._response
+        stream = response.extensions.get("network_stream") if response is not None else None
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def _release(self) -> None:
         self._close_stream()
