@@ -25,8 +25,9 @@ import attrs
 import httpx
 
 from . import __version__
+from ._protocol import jsonio
 from ._protocol import requests as rq
-from ._protocol.convert import decode_frame, loads
+from ._protocol.convert import decode_frame
 from ._protocol.events import (
     AgentCustomToolUse,
     AgentMCPToolUse,
@@ -271,7 +272,7 @@ class ClientCore:
         if not body.strip():
             return None
         try:
-            return loads(body)
+            return jsonio.loads(body)
         except ValueError as error:
             raise ProtocolError(
                 f"the API answered {status} with a body that is not JSON"

@@ -6,14 +6,18 @@ silently coerced value) and lenient about everything else: unknown fields are ig
 access and kept in ``raw``; unknown event types become :class:`~.events.UnknownEvent`; unknown
 content blocks become :class:`~.blocks.UnknownBlock`. Nothing here raises on bad server input:
 :func:`decode_frame` turns every failure into a value.
+
+:func:`decode_frame` is the hot path of every stream. The common event shapes have hand-written
+builders that give exactly what the cattrs hooks give, and fall back to them for anything else
+(:func:`use_fast_paths`); JSON is parsed by orjson when the extra is installed, else by the
+stdlib's scanner (:func:`use_json_backend`). Figures and method: ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 import cattrs
@@ -22,6 +26,9 @@ from cattrs.strategies import configure_tagged_union
 
 from . import blocks as b
 from . import events as e
+from . import fastpath, jsonio
+from .fastpath import fast_path_types, use_fast_paths
+from .jsonio import json_backend, use_json_backend
 
 if TYPE_CHECKING:
     from .sse import SSEFrame
@@ -30,73 +37,14 @@ __all__ = [
     "KEEPALIVE_EVENT_NAMES",
     "converter",
     "decode_frame",
+    "fast_path_types",
     "json_backend",
-    "loads",
     "structure_event",
+    "use_fast_paths",
     "use_json_backend",
 ]
 
 logger = logging.getLogger("qoder.protocol")
-
-try:  # the optional `orjson` extra decodes several times faster than the stdlib
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised when the extra is absent
-    _orjson = None  # type: ignore[assignment]
-
-_scan_once: Callable[[str, int], tuple[Any, int]] = json.decoder.JSONDecoder().scan_once
-
-
-def _loads_stdlib(data: str | bytes) -> Any:
-    """``json.loads``, minus its Python wrapper in the common case (about 0.5 µs a call).
-
-    The decoder's own scanner (C when available) parses a text that starts with a value; the
-    result is kept only if the value ends the text. Anything else (leading or trailing
-    whitespace, errors, bytes) is handed to ``json.loads`` itself, so results and exceptions
-    are exactly those of ``json.loads``.
-    """
-    if data.__class__ is str:
-        try:
-            value, end = _scan_once(data, 0)  # type: ignore[arg-type]
-        except (StopIteration, ValueError):
-            pass
-        else:
-            if end == len(data):
-                return value
-    return json.loads(data)
-
-
-loads: Callable[[str | bytes], Any] = _loads_stdlib
-"""The JSON parser :func:`decode_frame` uses (see :func:`use_json_backend`)."""
-_JSONError: tuple[type[Exception], ...] = (ValueError,)
-
-
-def use_json_backend(name: Literal["stdlib", "orjson"]) -> None:
-    """Choose the JSON parser of :func:`decode_frame`: ``"orjson"`` or the ``"stdlib"`` one.
-
-    At import, ``orjson`` is chosen when the extra is installed, else the stdlib. Both give the
-    same values for valid JSON and a ValueError for invalid JSON, so events are identical; only
-    the ``reason`` text of a malformed event differs. Meant for benchmarks and tests: it rebinds
-    :data:`loads` in this module (code that imported ``loads`` by name keeps its parser).
-    Raises ``ValueError`` for an unknown name, ``ImportError`` for ``"orjson"`` when absent.
-    """
-    global loads, _JSONError
-    if name == "stdlib":
-        loads, _JSONError = _loads_stdlib, (ValueError,)
-    elif name == "orjson":
-        if _orjson is None:
-            raise ImportError("the orjson backend needs the 'orjson' extra")
-        loads, _JSONError = _orjson.loads, (_orjson.JSONDecodeError, ValueError)
-    else:
-        raise ValueError(f"unknown JSON backend {name!r}; expected 'stdlib' or 'orjson'")
-
-
-def json_backend() -> Literal["stdlib", "orjson"]:
-    """The name of the JSON parser :func:`decode_frame` uses now."""
-    return "stdlib" if loads is _loads_stdlib else "orjson"
-
-
-if _orjson is not None:
-    use_json_backend("orjson")
 
 KEEPALIVE_EVENT_NAMES: Final = frozenset({"heartbeat", "ping"})
 """SSE frame names that only keep the connection alive (§5 rule 8)."""
@@ -334,6 +282,12 @@ def _event_hook(cls: type[T]) -> Callable[[Any, Any], T]:
     variant = _VARIANTS.get(cls)
 
     def hook(value: Any, _: Any) -> T:
+        if value.__class__ is dict:
+            fast = fastpath.by_class.get(cls)
+            if fast is not None:
+                event: T | None = fast(value)
+                if event is not None:
+                    return event
         source = variant(value) if variant is not None else value
         instance = generated(source, cls)
         object.__setattr__(instance, "raw", value)
@@ -447,21 +401,32 @@ def decode_frame(frame: SSEFrame) -> e.Event | None:
     if data == "[DONE]":
         return None
     try:
-        obj = loads(data)
-    except _JSONError as error:
+        obj = jsonio.loads(data)
+    except jsonio.errors as error:
         return _malformed(frame, name, f"invalid JSON: {error}")
     if not isinstance(obj, dict):
         return _malformed(frame, name, f"expected a JSON object, got {type(obj).__name__}")
     kind = obj.get("type")
-    if not isinstance(kind, str):
+    if kind.__class__ is str and name != "error":
+        fast = fastpath.by_tag.get(kind)  # a known event type: never "error"
+        if fast is not None:
+            try:
+                event = fast(obj)  # the common shapes: same event as the union gives, faster
+            except Exception as failure:  # pragma: no cover - builders do not raise
+                return _malformed(frame, kind, _describe(failure))
+            if event is not None:
+                return event
+    if isinstance(kind, str):
+        source = obj
+    else:
         kind = name
+        source = {**obj, "type": kind}
     if name == "error" or kind == "error":
         detail = obj.get("error")
         message = detail.get("message") if isinstance(detail, dict) else detail
         return e.StreamErrorFrame(
             id=frame.id, message=message if isinstance(message, str) else data, raw=obj
         )
-    source = obj if obj.get("type") == kind else {**obj, "type": kind}
     try:
         event = _structure_wire_event(source, e.WireEvent)
     except Exception as failure:

@@ -10,17 +10,25 @@ Design, and why:
   ``str`` by concatenation and re-scans it: each chunk is decoded and scanned a bounded number of
   times, an unfinished line is kept as a list of pieces joined once when its line end arrives,
   and data lines are kept in a list joined once at dispatch.
-* **Fast common case.** Bytes are decoded a whole chunk at a time by the C UTF-8 decoder (an
-  incremental one, so a character split across chunks survives). Between frames, one
-  precompiled regular expression reads a whole frame of the usual shape (optional ``id: ``,
-  optional ``event: ``, one ``data: `` line, blank line) in a single C call. Anything else
+* **Fast common case.** Most of a stream is persisted events, framed ``id:``, ``event:``,
+  ``data:``, blank line. When a chunk of at least 4 KiB has no CR, the whole frames it holds
+  after the one already begun are read at once from its bytes: one ``findall``, accepted only
+  if its matches cover those bytes exactly (so the general rules would read the same frames),
+  then each value decoded strictly on its own (invalid UTF-8 takes the general way). Otherwise
+  bytes are decoded a whole chunk at a time by the C UTF-8 decoder (an incremental one, so a
+  character split across chunks survives), and between frames the same kind of ``findall``,
+  or one precompiled regular expression per frame, reads frames of the usual shape (optional
+  ``id: ``, optional ``event: ``, one ``data: `` line, blank line) in C. Frames are built slot
+  by slot, as attrs' ``__init__`` would, without its per-field overhead. Anything else
   (comments, ``retry:``, several data lines, no space after the colon) goes block by block
   through the general line loop, which applies rules 2-6 literally; after a few such blocks in
   a row the rest of the chunk goes there directly. A frame cut by the end of a chunk is kept as
   text (up to 16 KiB) and read once complete, so network-sized chunks keep the fast path. The
   hypothesis tests check that every path agrees with a plain reference decoder, however the
-  input is chunked. ``str.splitlines`` is not usable for lines: it also breaks on U+000B,
-  U+000C, U+001C-U+001E, U+0085, U+2028 and U+2029, which are ordinary characters in SSE.
+  input is chunked; the whole-text reads start at 4 KiB, beyond their inputs, and
+  ``benchmarks/equivalence.py`` checks them the same way on larger random streams.
+  ``str.splitlines`` is not usable for lines: it also breaks on U+000B, U+000C,
+  U+001C-U+001E, U+0085, U+2028 and U+2029, which are ordinary characters in SSE.
 * **CR split across chunks.** Bare CRs are rare, so a chunk is normalised to LF only when it
   holds one. A chunk ending in CR ends its line at once (a frame closed by CR CR is delivered
   without waiting for more bytes); the decoder then drops one LF if the next chunk starts with
@@ -47,8 +55,9 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterable
-from typing import Final
+from collections.abc import Callable, Iterable
+from itertools import chain
+from typing import Any, Final
 
 import attrs
 
@@ -83,11 +92,38 @@ _OVERLONG_SKIP: Final = 2  # any other line: ignore the rest
 # over long values again and again; lines without it are rare and take the general loop.
 _USUAL_FRAME: Final = re.compile(r"(?:id: ([^\n\x00]*)\n)?(?:event: ([^\n]*)\n)?data: ([^\n]*)\n\n")
 _BLANK_LINES: Final = re.compile(r"\n+")
+# A persisted event's frame, every line present (see SSEDecoder._persisted_frames); a match is
+# _PERSISTED_OVERHEAD characters longer than its three groups.
+_PERSISTED_FRAMES: Final = re.compile(r"id: ([^\n\x00]*)\nevent: ([^\n]*)\ndata: ([^\n]*)\n\n")
+_PERSISTED_OVERHEAD: Final = len("id: \nevent: \ndata: \n\n")
+_PERSISTED_BYTES: Final = re.compile(rb"id: ([^\n\x00]*)\nevent: ([^\n]*)\ndata: ([^\n]*)\n\n")
+
+
+def _covers(found: list[tuple[Any, Any, Any]], size: int) -> bool:
+    """The persisted-event matches ``found`` fill exactly ``size`` characters (or bytes).
+
+    findall's matches never overlap; they fill the text they were searched in, with no gap,
+    only if their lengths add up to its length.
+    """
+    return _PERSISTED_OVERHEAD * len(found) + sum(map(len, chain.from_iterable(found))) == size
+
+
+# After the text of a chunk was found not to be all persisted events, the next few chunks skip
+# that attempt (its scan would likely be wasted) and go frame by frame.
+_BULK_SKIPS: Final = 16
+# Reading frames at once pays off from a few frames up; smaller texts go frame by frame.
+_BULK_MIN: Final = 4096
 
 
 def _utf8_len(text: str) -> int:
     """Length of ``text`` in UTF-8 bytes (``str.isascii`` is O(1) in CPython)."""
     return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def _member_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
+    """The setter of slot ``name`` of ``cls``: it stores a value even on a frozen instance."""
+    setter: Callable[[Any, Any], None] = getattr(cls, name).__set__
+    return setter
 
 
 @attrs.frozen(slots=True)
@@ -123,6 +159,26 @@ class SSEFrame:
         return len(self.data.encode("utf-8"))
 
 
+# The fast path builds frames with object.__new__ and the slots' own setters, as attrs'
+# __init__ would (the class has no validators, converters or init hooks), skipping the frozen
+# class's per-field object.__setattr__ calls. This check keeps the two in step.
+_FRAME_SLOTS: Final = ("event", "data", "id", "last_event_id", "retry", "oversized", "data_size")
+if tuple(field.name for field in attrs.fields(SSEFrame)) != _FRAME_SLOTS or any(
+    field.validator is not None or field.converter is not None for field in attrs.fields(SSEFrame)
+):  # pragma: no cover - a guard for whoever edits SSEFrame
+    raise AssertionError("SSEFrame changed: update _FRAME_SLOTS and SSEDecoder._usual_frames")
+_new_object: Final[Any] = object.__new__
+(
+    _set_event,
+    _set_data,
+    _set_id,
+    _set_last_event_id,
+    _set_retry,
+    _set_oversized,
+    _set_data_size,
+) = (_member_setter(SSEFrame, name) for name in _FRAME_SLOTS)
+
+
 class SSEDecoder:
     """Incremental decoder of a ``text/event-stream`` body (PROTOCOL.md §5).
 
@@ -139,6 +195,7 @@ class SSEDecoder:
 
     __slots__ = (
         "_at_start",
+        "_bulk_skips",
         "_carry",
         "_carry_len",
         "_carry_limit",
@@ -169,6 +226,7 @@ class SSEDecoder:
         self._carry_limit = min(_MAX_CARRY, self._line_limit)
         self._last_event_id = ""
         self._retry: int | None = None
+        self._bulk_skips = 0
         self._start_stream()
 
     def _start_stream(self) -> None:
@@ -207,27 +265,37 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[SSEFrame]:
         """Decode ``chunk`` and return the frames it completes (often none, or several)."""
+        frames: list[SSEFrame] = []
+        done = 0
+        if self._bulk_skips:
+            self._bulk_skips -= 1
+        elif len(chunk) >= _BULK_MIN and not self._at_start and b"\r" not in chunk:
+            done = self._persisted_bytes(chunk, frames)
+        self._feed_text(chunk[done:] if done else chunk, frames)
+        return frames
+
+    def _feed_text(self, chunk: bytes, frames: list[SSEFrame]) -> None:
+        """Decode ``chunk`` to text and apply it; append the frames it completes to ``frames``."""
         text = self._utf8.decode(chunk)
         if not text:
-            return []
+            return
         if self._at_start:
             self._at_start = False
             if text[0] == _BOM:
                 text = text[1:]
                 if not text:
-                    return []
+                    return
         if self._skip_lf:
             self._skip_lf = False
             if text[0] == "\n":
                 text = text[1:]
                 if not text:
-                    return []
+                    return
         if "\r" in text:
             # A trailing CR ends its line now; an LF opening the next chunk is its partner.
             self._skip_lf = text[-1] == "\r"
             text = text.replace("\r\n", "\n").replace("\r", "\n")
 
-        frames: list[SSEFrame] = []
         if self._carry:
             carry = self._carry
             carry.append(text)
@@ -237,7 +305,7 @@ class SSEDecoder:
                     self._carry = []
                     self._carry_len = 0
                     self._take_lines("".join(carry), frames)
-                return frames  # the frame is still unfinished
+                return  # the frame is still unfinished
             text = "".join(carry)
             self._carry = []
             self._carry_len = 0
@@ -246,7 +314,7 @@ class SSEDecoder:
             end = text.find("\n")
             if end < 0:
                 self._hold(text)
-                return frames
+                return
             if self._overlong:
                 self._hold(text[:end])
                 self._overlong = _NOT_OVERLONG
@@ -304,7 +372,6 @@ class SSEDecoder:
             lines.append("")
             self._process(lines, frames)
             pos = end + 2
-        return frames
 
     def flush(self) -> list[SSEFrame]:
         """End the stream (EOF or a broken connection): drop a partial frame (rule 7), reset.
@@ -360,14 +427,19 @@ class SSEDecoder:
     def _usual_frames(self, text: str, pos: int, frames: list[SSEFrame]) -> int:
         """Decode whole frames of the usual shape from ``pos`` (state must be clean).
 
-        Returns the position of the first thing that is not such a frame.
+        Returns the position of the first thing that is not such a frame. A text of several
+        frames that are all persisted events is read at once (_persisted_frames).
         """
+        frames_end = text.rfind("\n\n") + 2  # no whole frame ends later: the search stops here
+        if frames_end - pos >= _BULK_MIN and text.startswith("id: ", pos):
+            done = self._persisted_frames(text, pos, frames_end, frames)
+            if done > pos:
+                return done
         match = _USUAL_FRAME.match
         append_frame = frames.append
         max_size = self._max
         id_buffer = self._id_buffer
-        text_end = len(text)
-        while pos < text_end and (m := match(text, pos)) is not None:
+        while (m := match(text, pos, frames_end)) is not None:
             end = m.end()
             frame_id, event, data = m.groups()
             size = len(data) if data.isascii() else len(data.encode("utf-8"))
@@ -375,10 +447,117 @@ class SSEDecoder:
                 break  # near or over the limit: the general loop applies the oversize rules
             if frame_id is not None:
                 id_buffer = frame_id
-            append_frame(SSEFrame(event or "message", data, frame_id, id_buffer, None, False, size))
+            # SSEFrame(event or "message", data, frame_id, id_buffer, None, False, size), built
+            # slot by slot: the same object at two thirds of the cost (see _FRAME_SLOTS).
+            frame = _new_object(SSEFrame)
+            _set_event(frame, event or "message")
+            _set_data(frame, data)
+            _set_id(frame, frame_id)
+            _set_last_event_id(frame, id_buffer)
+            _set_retry(frame, None)
+            _set_oversized(frame, False)
+            _set_data_size(frame, size)
+            append_frame(frame)
             pos = end
         self._id_buffer = self._last_event_id = id_buffer
         return pos
+
+    def _clean(self) -> bool:
+        """Between frames, with nothing held back: the next byte starts a line of a new frame."""
+        return (
+            self._data_size < 0
+            and self._frame_id is None
+            and not self._event
+            and self._frame_retry is None
+            and not self._oversized
+            and not self._carry
+            and not self._pending
+            and not self._overlong
+            and not self._skip_lf
+            and not self._utf8.getstate()[0]
+        )
+
+    def _persisted_bytes(self, chunk: bytes, frames: list[SSEFrame]) -> int:
+        """Decode the persisted-event frames of ``chunk`` straight from its bytes, if it can.
+
+        The common case: a chunk with no CR, holding the end of a frame already begun, then
+        whole frames of persisted events, then the start of another. The first frame end goes
+        through the general path; the whole frames that follow are read at once from the bytes
+        (see _persisted_frames), and each value decoded on its own, strictly: text that is not
+        valid UTF-8 goes the general way (where bad bytes become U+FFFD). Decoding only the
+        values spares decoding the whole chunk, which the first non-ASCII character of 64 KiB
+        makes a 2-byte-per-character string, slow to scan and to slice. Returns the number of
+        bytes consumed, which the caller feeds on as usual.
+        """
+        end = chunk.rfind(b"\n\n") + 2
+        if end < 2:
+            return 0
+        start = 0
+        if not self._clean():
+            start = chunk.find(b"\n\n") + 2
+            if start == end:
+                return 0
+            self._feed_text(chunk[:start], frames)
+            if not self._clean():
+                return start
+        if end - start > self._max or not chunk.startswith(b"id: ", start):
+            return start
+        found = _PERSISTED_BYTES.findall(chunk, start, end)
+        if not _covers(found, end - start):
+            self._bulk_skips = _BULK_SKIPS  # a mixed stream (previews, keep-alives): back off
+            return start
+        decoded: list[SSEFrame] = []
+        append_frame = decoded.append
+        frame_id = ""
+        try:
+            for id_bytes, event_bytes, data_bytes in found:
+                frame_id = id_bytes.decode()
+                frame = _new_object(SSEFrame)
+                _set_event(frame, event_bytes.decode() or "message")
+                _set_data(frame, data_bytes.decode())
+                _set_id(frame, frame_id)
+                _set_last_event_id(frame, frame_id)
+                _set_retry(frame, None)
+                _set_oversized(frame, False)
+                _set_data_size(frame, len(data_bytes))
+                append_frame(frame)
+        except UnicodeDecodeError:
+            return start
+        frames += decoded
+        self._id_buffer = self._last_event_id = frame_id
+        return end
+
+    def _persisted_frames(self, text: str, pos: int, end: int, frames: list[SSEFrame]) -> int:
+        """Decode at once all the complete frames from ``pos`` if all are persisted events.
+
+        A persisted event is one ``id:``, ``event:``, ``data:`` frame (PROTOCOL.md §3.11): most
+        of a stream. One ``findall`` reads them all; its matches, whose lengths are known,
+        cover the text up to the last blank line exactly when every frame there has that shape
+        (and the general loop would read the same). Returns the end of what was decoded: ``pos``
+        when the text is not all such frames, could hold an oversized one, or recently was not.
+        """
+        if self._bulk_skips:
+            self._bulk_skips -= 1
+            return pos
+        if (end - pos) * 4 > self._max:  # 4: the most UTF-8 bytes a character takes
+            return pos
+        found = _PERSISTED_FRAMES.findall(text, pos, end)
+        if not _covers(found, end - pos):
+            self._bulk_skips = _BULK_SKIPS  # a mixed stream (previews, keep-alives): back off
+            return pos
+        append_frame = frames.append
+        for frame_id, event, data in found:
+            frame = _new_object(SSEFrame)
+            _set_event(frame, event or "message")
+            _set_data(frame, data)
+            _set_id(frame, frame_id)
+            _set_last_event_id(frame, frame_id)
+            _set_retry(frame, None)
+            _set_oversized(frame, False)
+            _set_data_size(frame, len(data) if data.isascii() else len(data.encode("utf-8")))
+            append_frame(frame)
+        self._id_buffer = self._last_event_id = found[-1][0]
+        return end
 
     def _process(self, lines: Iterable[str], frames: list[SSEFrame]) -> None:
         """Apply complete lines (line ends removed) to the frame state, appending dispatches.

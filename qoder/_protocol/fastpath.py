@@ -1,0 +1,433 @@
+"""Hand-written builders for the event shapes a live stream is made of.
+
+They make exactly the objects the converter's generated hooks make, about three times faster,
+and return ``None`` for anything they do not handle whole, so that the generic hooks of
+:mod:`.convert` do the work (and the error reporting) for every other input.
+"""
+
+from __future__ import annotations
+
+import itertools
+import types
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+import attrs
+
+from . import blocks as b
+from . import events as e
+
+__all__ = ["by_class", "by_tag", "fast_path_types", "use_fast_paths"]
+
+T = TypeVar("T")
+
+# --- fast paths for the shapes a live stream is made of --------------------------------------
+#
+# The generated hooks cost about 3 µs an event (detailed validation, keyword arguments, attrs'
+# frozen __init__ setting one field at a time). Nearly all of a live stream is a few canonical
+# shapes, so for those the builders below make the very same objects directly. A builder
+# returns None for anything it does not handle whole (a wrong JSON type, a variant spelling, a
+# block that is not text, a missing required key) and the generic hook then does all the work,
+# so errors, variants and their reports are unchanged. Instances are made with object.__new__
+# and their slots set directly, which is all attrs' __init__ does for classes without
+# validators, converters or init hooks; _plain checks that at import, and a class whose fields
+# are not exactly those its builder sets is left to the generic hook. decode_frame looks the
+# builder up by type (a dict lookup, as the tagged union does) and the class hooks try it too.
+# benchmarks/equivalence.py compares both paths field by field, on valid and mutated events.
+
+_new: Any = object.__new__
+_BAD: Final[Any] = object()  # "not handled here": a field value that sends the event to cattrs
+_NoneType = type(None)
+_ENVELOPE_FIELDS: Final = ("id", "turn_id", "processed_at", "session_thread_id", "raw")
+_ENVELOPE_TYPES: Final = frozenset(itertools.product((str, _NoneType), repeat=4))
+_COUNT_TYPES: Final = frozenset(itertools.product((int, _NoneType), repeat=4))
+
+
+def _slot(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
+    """The raw setter of slot ``name``: it bypasses the frozen class's ``__setattr__``."""
+    descriptor = getattr(cls, name, None)
+    if isinstance(descriptor, types.MemberDescriptorType):
+        setter: Callable[[Any, Any], None] = descriptor.__set__
+        return setter
+    return lambda instance, value: object.__setattr__(instance, name, value)  # not slotted
+
+
+_set_id = _slot(e.AgentMessageEvent, "id")
+_set_turn_id = _slot(e.AgentMessageEvent, "turn_id")
+_set_processed_at = _slot(e.AgentMessageEvent, "processed_at")
+_set_thread_id = _slot(e.AgentMessageEvent, "session_thread_id")
+_set_raw = _slot(e.AgentMessageEvent, "raw")
+_set_text = _slot(b.TextBlock, "text")
+
+
+def _envelope(cls: type[T], value: dict[str, Any]) -> T | None:
+    """A new ``cls`` with its envelope fields (§4.0) set from ``value``, or None."""
+    try:  # subscripts are cheaper than get() for the keys a persisted event always has
+        event_id = value["id"]
+        turn_id = value["turn_id"]
+        processed_at = value["processed_at"]
+    except KeyError:
+        event_id = value.get("id")
+        turn_id = value.get("turn_id")
+        processed_at = value.get("processed_at")
+    thread_id = value.get("session_thread_id")
+    if not (
+        event_id.__class__ is str
+        and turn_id.__class__ is str
+        and processed_at.__class__ is str
+        and thread_id is None
+    ):  # not the usual case: check each field the long way
+        types = (event_id.__class__, turn_id.__class__, processed_at.__class__, thread_id.__class__)
+        if types not in _ENVELOPE_TYPES:
+            return None
+    event: T = _new(cls)
+    _set_id(event, event_id)
+    _set_turn_id(event, turn_id)
+    _set_processed_at(event, processed_at)
+    _set_thread_id(event, thread_id)
+    _set_raw(event, value)
+    return event
+
+
+def _new_text_block(text: str) -> b.TextBlock:
+    block: b.TextBlock = _new(b.TextBlock)
+    _set_text(block, text)
+    return block
+
+
+def _fast_content(value: Any) -> Any:
+    """``content`` as _structure_content makes it, when it is all text; else _BAD."""
+    if value.__class__ is list:
+        out = []
+        for item in value:
+            if item.__class__ is not dict or item.get("type") != "text":
+                return _BAD
+            text = item.get("text")
+            if text.__class__ is not str:
+                return _BAD
+            out.append(_new_text_block(text))
+        return tuple(out)
+    if value is None:
+        return ()
+    if value.__class__ is str:
+        return (_new_text_block(value),)
+    return _BAD
+
+
+def _opt(value: Any, kind: type[Any]) -> Any:
+    """``value`` if it is None or exactly of ``kind``, else _BAD."""
+    return value if value is None or value.__class__ is kind else _BAD
+
+
+def _opt_float(value: Any) -> Any:
+    """As the float hook: an int or a float becomes a float; None stays; else _BAD."""
+    kind = value.__class__
+    if kind is float or value is None:
+        return value
+    return float(value) if kind is int else _BAD
+
+
+_set_message_content = _slot(e.AgentMessageEvent, "content")
+
+
+def _fast_agent_message(value: dict[str, Any]) -> e.AgentMessageEvent | None:
+    # Seven events in ten: the usual single text block is handled here, inline.
+    content = value.get("content")
+    if content.__class__ is list and len(content) == 1:
+        item = content[0]
+        if item.__class__ is not dict or item.get("type") != "text":
+            return None
+        text = item.get("text")
+        if text.__class__ is not str:
+            return None
+        block = _new(b.TextBlock)
+        _set_text(block, text)
+        content = (block,)
+    else:
+        content = _fast_content(content)
+        if content is _BAD:
+            return None
+    event = _envelope(e.AgentMessageEvent, value)
+    if event is not None:
+        _set_message_content(event, content)
+    return event
+
+
+_set_thinking = _slot(e.AgentThinking, "thinking")
+
+
+def _fast_agent_thinking(value: dict[str, Any]) -> e.AgentThinking | None:
+    thinking = _opt(value.get("thinking"), str)
+    if thinking is _BAD or "content" in value:  # content: the older spelling, a variant
+        return None
+    event = _envelope(e.AgentThinking, value)
+    if event is not None:
+        _set_thinking(event, thinking)
+    return event
+
+
+_set_tool_name = _slot(e.AgentToolUse, "name")
+_set_tool_input = _slot(e.AgentToolUse, "input")
+_set_tool_permission = _slot(e.AgentToolUse, "evaluated_permission")
+
+
+def _fast_agent_tool_use(value: dict[str, Any]) -> e.AgentToolUse | None:
+    get = value.get
+    name = get("name")
+    tool_input = get("input")
+    permission = _opt(get("evaluated_permission"), str)
+    if name.__class__ is not str or permission is _BAD:
+        return None
+    if tool_input.__class__ is not dict:
+        if tool_input is not None or "input" in value:
+            return None
+        tool_input = {}  # absent: the field's default
+    event = _envelope(e.AgentToolUse, value)
+    if event is not None:
+        _set_tool_name(event, name)
+        _set_tool_input(event, tool_input)
+        _set_tool_permission(event, permission)
+    return event
+
+
+_set_result_tool_use_id = _slot(e.AgentToolResult, "tool_use_id")
+_set_result_content = _slot(e.AgentToolResult, "content")
+_set_result_is_error = _slot(e.AgentToolResult, "is_error")
+
+
+def _fast_agent_tool_result(value: dict[str, Any]) -> e.AgentToolResult | None:
+    get = value.get
+    tool_use_id = _opt(get("tool_use_id"), str)
+    is_error = _opt(get("is_error"), bool)
+    content = _fast_content(get("content"))
+    if tool_use_id is _BAD or is_error is _BAD or content is _BAD:
+        return None
+    if "output" in value and "content" not in value:  # the older spelling, a variant
+        return None
+    event = _envelope(e.AgentToolResult, value)
+    if event is not None:
+        _set_result_tool_use_id(event, tool_use_id)
+        _set_result_content(event, content)
+        _set_result_is_error(event, is_error)
+    return event
+
+
+def _fast_no_fields(cls: type[T]) -> Callable[[dict[str, Any]], T | None]:
+    def build(value: dict[str, Any]) -> T | None:
+        return _envelope(cls, value)
+
+    return build
+
+
+_set_stop_reason = _slot(e.SessionStatusIdle, "stop_reason")
+_set_stop_type = _slot(e.StopReason, "type")
+_set_stop_event_ids = _slot(e.StopReason, "event_ids")
+
+
+def _fast_session_status_idle(value: dict[str, Any]) -> e.SessionStatusIdle | None:
+    stop_reason = value.get("stop_reason")
+    if stop_reason.__class__ is dict and "event_ids" not in stop_reason:
+        kind = stop_reason.get("type")  # the usual {"type": "end_turn"}
+        if kind.__class__ is not str:
+            return None
+        stop_reason = _new(e.StopReason)
+        _set_stop_type(stop_reason, kind)
+        _set_stop_event_ids(stop_reason, ())
+    elif stop_reason is not None:
+        return None  # event_ids, a bare string or a wrong type: the generic hook decides
+    event = _envelope(e.SessionStatusIdle, value)
+    if event is not None:
+        _set_stop_reason(event, stop_reason)
+    return event
+
+
+_set_start_model = _slot(e.SpanModelRequestStart, "model")
+_set_start_span_id = _slot(e.SpanModelRequestStart, "span_id")
+
+
+def _fast_span_start(value: dict[str, Any]) -> e.SpanModelRequestStart | None:
+    model = _opt(value.get("model"), str)
+    span_id = _opt(value.get("span_id"), str)
+    if model is _BAD or span_id is _BAD:
+        return None
+    event = _envelope(e.SpanModelRequestStart, value)
+    if event is not None:
+        _set_start_model(event, model)
+        _set_start_span_id(event, span_id)
+    return event
+
+
+_USAGE_FIELDS: Final = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "speed",
+    "credits",
+    "raw",
+)
+_set_input_tokens = _slot(e.ModelUsage, "input_tokens")
+_set_output_tokens = _slot(e.ModelUsage, "output_tokens")
+_set_cache_creation = _slot(e.ModelUsage, "cache_creation_input_tokens")
+_set_cache_read = _slot(e.ModelUsage, "cache_read_input_tokens")
+_set_speed = _slot(e.ModelUsage, "speed")
+_set_credits = _slot(e.ModelUsage, "credits")
+_set_usage_raw = _slot(e.ModelUsage, "raw")
+
+
+def _fast_model_usage(value: Any) -> Any:
+    """A ``model_usage``/``usage`` value as its hook makes it, or _BAD."""
+    if value.__class__ is not dict:
+        return None if value is None else _BAD
+    get = value.get
+    input_tokens = get("input_tokens")
+    output_tokens = get("output_tokens")
+    cache_creation = get("cache_creation_input_tokens")
+    cache_read = get("cache_read_input_tokens")
+    speed = get("speed")
+    credits = get("credits")
+    if credits.__class__ is not float:
+        credits = _opt_float(credits)
+    if not (
+        input_tokens.__class__ is int
+        and output_tokens.__class__ is int
+        and cache_creation.__class__ is int
+        and cache_read.__class__ is int
+    ):
+        counts = (
+            input_tokens.__class__,
+            output_tokens.__class__,
+            cache_creation.__class__,
+            cache_read.__class__,
+        )
+        if counts not in _COUNT_TYPES:
+            return _BAD
+    if credits is _BAD or (speed is not None and speed.__class__ is not str):
+        return _BAD
+    usage = _new(e.ModelUsage)
+    _set_input_tokens(usage, input_tokens)
+    _set_output_tokens(usage, output_tokens)
+    _set_cache_creation(usage, cache_creation)
+    _set_cache_read(usage, cache_read)
+    _set_speed(usage, speed)
+    _set_credits(usage, credits)
+    _set_usage_raw(usage, value)
+    return usage
+
+
+_END_FIELDS: Final = (
+    "model_request_start_id",
+    "is_error",
+    "model_usage",
+    "usage",
+    "model",
+    "span_id",
+    "total_cost_usd",
+    "cost_usd",
+)
+(
+    _set_start_id,
+    _set_end_is_error,
+    _set_model_usage,
+    _set_usage,
+    _set_end_model,
+    _set_end_span_id,
+    _set_total_cost,
+    _set_cost,
+) = (_slot(e.SpanModelRequestEnd, name) for name in _END_FIELDS)
+
+
+def _fast_span_end(value: dict[str, Any]) -> e.SpanModelRequestEnd | None:
+    get = value.get
+    start_id = _opt(get("model_request_start_id"), str)
+    is_error = _opt(get("is_error"), bool)
+    model_usage = _fast_model_usage(get("model_usage"))
+    usage = _fast_model_usage(get("usage"))
+    model = _opt(get("model"), str)
+    span_id = _opt(get("span_id"), str)
+    total_cost = _opt_float(get("total_cost_usd"))
+    cost = _opt_float(get("cost_usd"))
+    if (
+        start_id is _BAD
+        or is_error is _BAD
+        or model_usage is _BAD
+        or usage is _BAD
+        or model is _BAD
+        or span_id is _BAD
+        or total_cost is _BAD
+        or cost is _BAD
+    ):
+        return None
+    event = _envelope(e.SpanModelRequestEnd, value)
+    if event is not None:
+        _set_start_id(event, start_id)
+        _set_end_is_error(event, is_error)
+        _set_model_usage(event, model_usage)
+        _set_usage(event, usage)
+        _set_end_model(event, model)
+        _set_end_span_id(event, span_id)
+        _set_total_cost(event, total_cost)
+        _set_cost(event, cost)
+    return event
+
+
+def _plain(cls: type[Any], *fields: str) -> bool:
+    """``cls`` has exactly ``fields``, and its ``__init__`` would only store them."""
+    if not attrs.has(cls) or {field.name for field in attrs.fields(cls)} != set(fields):
+        return False
+    hooks = ("__attrs_pre_init__", "__attrs_post_init__")
+    return not any(hasattr(cls, hook) for hook in hooks) and all(
+        field.validator is None and field.converter is None and field.on_setattr is None
+        for field in attrs.fields(cls)
+    )
+
+
+_CANDIDATES: Final[tuple[tuple[type[Any], Callable[[dict[str, Any]], Any], bool], ...]] = (
+    (e.AgentMessageEvent, _fast_agent_message, _plain(b.TextBlock, "text")),
+    (e.AgentThinking, _fast_agent_thinking, True),
+    (e.AgentToolUse, _fast_agent_tool_use, True),
+    (e.AgentToolResult, _fast_agent_tool_result, _plain(b.TextBlock, "text")),
+    (e.SessionStatusRunning, _fast_no_fields(e.SessionStatusRunning), True),
+    (e.SessionStatusIdle, _fast_session_status_idle, _plain(e.StopReason, "type", "event_ids")),
+    (e.SpanModelRequestStart, _fast_span_start, True),
+    (e.SpanModelRequestEnd, _fast_span_end, _plain(e.ModelUsage, *_USAGE_FIELDS)),
+)
+_FAST_FIELDS: Final[dict[type[Any], tuple[str, ...]]] = {
+    e.AgentMessageEvent: ("content",),
+    e.AgentThinking: ("thinking",),
+    e.AgentToolUse: ("name", "input", "evaluated_permission"),
+    e.AgentToolResult: ("tool_use_id", "content", "is_error"),
+    e.SessionStatusRunning: (),
+    e.SessionStatusIdle: ("stop_reason",),
+    e.SpanModelRequestStart: ("model", "span_id"),
+    e.SpanModelRequestEnd: _END_FIELDS,
+}
+_FAST_BUILDERS: Final[dict[type[Any], Callable[[dict[str, Any]], Any]]] = {
+    cls: build
+    for cls, build, parts_plain in _CANDIDATES
+    if parts_plain and _plain(cls, *_ENVELOPE_FIELDS, *_FAST_FIELDS[cls])
+}
+"""The builder of each class whose fields are exactly those the builder sets (all, today)."""
+by_class: dict[type[Any], Callable[[dict[str, Any]], Any]] = _FAST_BUILDERS
+"""The builder of each event class, while fast paths are on."""
+by_tag: dict[str, Callable[[dict[str, Any]], e.WireEvent | None]] = {}
+"""The builder of each event type, while fast paths are on."""
+
+
+def use_fast_paths(enabled: bool = True) -> None:
+    """Turn the hand-written builders of the common event shapes on (the default) or off.
+
+    Off, every event goes through the generic cattrs hooks; the events are the same either
+    way. Meant for benchmarks and for tests that compare the two paths.
+    """
+    global by_class, by_tag
+    by_class = _FAST_BUILDERS if enabled else {}
+    by_tag = {cls.type: build for cls, build in by_class.items()}
+
+
+use_fast_paths()
+
+
+def fast_path_types() -> frozenset[str]:
+    """The event types decoded by a hand-written builder now (empty when turned off)."""
+    return frozenset(by_tag)
