@@ -487,6 +487,41 @@ def test_random_bytes_never_raise(stream: bytes, cuts: list[int], limit: int) ->
     assert decode_all(chunks, limit) == decode_all([stream], limit)
 
 
+USUAL_FRAMES = [
+    'id: evt_{n}\nevent: agent.message\ndata: {{"id":"evt_{n}","text":"w\u00e9rd {n}"}}\n\n',
+    "event: session.status_running\ndata: {{}}\n\n",
+    'id: evt_{n}\ndata: {{"n":{n}}}\n\n',
+]
+UNUSUAL_PIECES = [": keep-alive\n\n", "retry: 10\n", "event: heartbeat\ndata: {}\n\n",
+                  "data: a\ndata: b\n\n", "id: bad\0id\ndata: x\n\n", "data:no-space\n\n",
+                  "\r\n", "\r", "\xff"]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    plan=st.lists(
+        st.one_of(st.integers(0, len(USUAL_FRAMES) - 1), st.sampled_from(UNUSUAL_PIECES)),
+        min_size=50,
+        max_size=400,
+    ),
+    chunk=st.sampled_from([4096, 5000, 8192, 1 << 16]),
+)
+def test_large_chunks_of_many_frames_match_the_reference(plan: list[int | str], chunk: int) -> None:
+    """Chunks of 4 KiB and more, mostly usual frames with unusual pieces among them: the
+    decoder's whole-chunk fast path must read exactly what a plain reading reads."""
+    text = "".join(
+        USUAL_FRAMES[step].format(n=n) if isinstance(step, int) else step
+        for n, step in enumerate(plan)
+    )
+    stream = text.encode("utf-8", errors="surrogateescape").replace(b"\xc3\xbf", b"\xff")
+    expected = reference(stream)
+    assert decode_all([stream[i : i + chunk] for i in range(0, len(stream), chunk)]) == expected
+    usual_only = "".join(USUAL_FRAMES[i % 3].format(n=i) for i in range(400)).encode()
+    assert decode_all([usual_only[i : i + chunk] for i in range(0, len(usual_only), chunk)]) == (
+        reference(usual_only)
+    )
+
+
 # --- real recorded data -------------------------------------------------------------------------
 
 
