@@ -33,6 +33,7 @@ from ._protocol.events import (
     AgentMCPToolUse,
     AgentToolUse,
     Event,
+    SessionDeleted,
     StreamErrorFrame,
 )
 from ._protocol.messages import Message, ResultMessage
@@ -95,9 +96,10 @@ class StreamRetry:
 
 @attrs.frozen
 class StreamGone:
-    """The stream cannot be resumed; ``reason`` says why."""
+    """The stream cannot be resumed; ``reason`` says why, ``deleted`` when the session is gone."""
 
     reason: str
+    deleted: bool = False
 
 
 class ClientCore:
@@ -345,7 +347,7 @@ class ClientCore:
     ) -> StreamRetry | StreamGone:
         """A non-200 answer to the stream request: retry, give up, or raise (§6.6)."""
         if status == 404:
-            return StreamGone("the session was not found (it may have been deleted)")
+            return StreamGone("the session was not found (it was deleted)", deleted=True)
         if status == 400 and not self._skip_cursor and self.require_conversation().cursor:
             self._skip_cursor = True  # reconnect once without it; dedupe drops the replay
             return StreamRetry(delay=0.0, without_cursor=True)
@@ -370,10 +372,16 @@ class ClientCore:
             pool=base.pool,
         )
 
-    def stream_lost(self, reason: str) -> list[Output]:
-        """The stream cannot be resumed: end the current turn with ``stream_lost``."""
-        self.session_gone = reason
-        outputs = self.require_conversation().on_stream_lost(reason)
+    def stream_lost(self, gone: StreamGone) -> list[Output]:
+        """The stream cannot be resumed: end the current turn with ``stream_lost``, or with
+        ``deleted`` when the server no longer knows the session (§6.6: 404 is deleted)."""
+        self.session_gone = gone.reason
+        conversation = self.require_conversation()
+        if gone.deleted:
+            deleted = SessionDeleted(raw={"type": SessionDeleted.type, "reason": gone.reason})
+            outputs = conversation.on_event(deleted, frame_id=None)
+        else:
+            outputs = conversation.on_stream_lost(gone.reason)
         self._absorb(outputs)
         return outputs
 

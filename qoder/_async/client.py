@@ -277,7 +277,7 @@ class AsyncClient:
                     random.random(),
                 )
             if isinstance(decision, StreamGone):
-                self._core.stream_lost(decision.reason)
+                self._core.stream_lost(decision)
                 return
             await anyio.sleep(decision.delay)
 
@@ -286,7 +286,7 @@ class AsyncClient:
         await self._close_stream()
         decision = self._core.stream_dropped(reason, time.monotonic(), random.random())
         if isinstance(decision, StreamGone):
-            self._core.stream_lost(decision.reason)
+            self._core.stream_lost(decision)
         else:
             await anyio.sleep(decision.delay)
 

@@ -285,7 +285,7 @@ class SyncClient:
                     random.random(),
                 )
             if isinstance(decision, StreamGone):
-                self._core.stream_lost(decision.reason)
+                self._core.stream_lost(decision)
                 return
             time.sleep(decision.delay)
 
@@ -294,7 +294,7 @@ class SyncClient:
         self._close_stream()
         decision = self._core.stream_dropped(reason, time.monotonic(), random.random())
         if isinstance(decision, StreamGone):
-            self._core.stream_lost(decision.reason)
+            self._core.stream_lost(decision)
         else:
             time.sleep(decision.delay)
 

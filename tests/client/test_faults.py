@@ -310,3 +310,17 @@ def test_stream_idle_timeout_is_the_read_timeout_and_resumes(
     post_timeout = api.events_route.calls[0].request.extensions["timeout"]
     assert post_timeout["read"] == 30.0
     assert api.stream_route.calls[1].request.headers["Last-Event-ID"] == "evt_04"
+
+
+def test_404_on_reconnect_ends_the_turn_as_deleted(facade: Facade, api: ScriptedAPI) -> None:
+    events = turn_events("turn_01", 1, "partial")
+    api.streams.append([*stream_of(events[:4]), httpx.ReadError("reset")])
+    # No second script: the reconnect gets 404, as for a session deleted meanwhile (§6.6).
+    api.reply_with("evt_01", "turn_01")
+    with facade.client(fast()) as client:
+        messages = client.turn("hello")
+        assert list(client.receive_response()) == []
+    result = messages[-1]
+    assert isinstance(result, ResultMessage)
+    assert (result.is_error, result.terminal_reason) == (True, "deleted")
+    assert result.result == "partial"
