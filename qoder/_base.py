@@ -47,14 +47,23 @@ from ._protocol.turn import (
     Output,
     RunCustomTool,
     TurnComplete,
+    TurnState,
 )
 from .errors import ClientStateError, ProtocolError
-from .options import AgentSpec, EnvironmentSpec, QoderAgentOptions, ResolvedOptions
+from .options import (
+    AgentSpec,
+    EnvironmentSpec,
+    QoderAgentOptions,
+    ResolvedOptions,
+    resolve_options,
+)
 from .tools import (
     CustomTool,
     PermissionDecision,
     PermissionResultAllow,
     PermissionResultDeny,
+    ToolPermissionContext,
+    describe_failure,
     result_content,
 )
 
@@ -88,10 +97,9 @@ class FeedResult:
 
 @attrs.frozen
 class StreamRetry:
-    """Reconnect the stream after ``delay`` seconds (``without_cursor`` after a 400 on it)."""
+    """Reconnect the stream after ``delay`` seconds."""
 
     delay: float
-    without_cursor: bool = False
 
 
 @attrs.frozen
@@ -135,8 +143,6 @@ class ClientCore:
 
     def begin_connect(self, environ: Mapping[str, str] | None = None) -> ResolvedOptions:
         """Check the state and resolve the options; raises before any request is made."""
-        from .options import resolve_options
-
         if self.state is not ClientState.NEW:
             raise ClientStateError(
                 f"connect() was already called (the client is {self.state.value}); "
@@ -350,7 +356,7 @@ class ClientCore:
             return StreamGone("the session was not found (it was deleted)", deleted=True)
         if status == 400 and not self._skip_cursor and self.require_conversation().cursor:
             self._skip_cursor = True  # reconnect once without it; dedupe drops the replay
-            return StreamRetry(delay=0.0, without_cursor=True)
+            return StreamRetry(delay=0.0)
         if status in (408, 429) or status >= 500:
             return self.stream_dropped(f"the event stream answered {status}", now, rand)
         raise error_from_response(
@@ -449,8 +455,6 @@ class ClientCore:
         self, action: RunCustomTool, value: Any, error: BaseException | None
     ) -> rq.APIRequest:
         """Describe the ``user.custom_tool_result`` POST for a handler's outcome."""
-        from .tools import describe_failure
-
         event: AgentCustomToolUse = action.event
         if error is not None:
             logger.warning("custom tool %r raised %s", event.name, type(error).__name__)
@@ -463,8 +467,6 @@ class ClientCore:
 
     def permission_args(self, action: AskPermission) -> tuple[str, dict[str, Any], Any]:
         """The ``can_use_tool`` callback's arguments for a permission request."""
-        from .tools import ToolPermissionContext
-
         event: AgentToolUse | AgentMCPToolUse = action.event
         context = ToolPermissionContext(
             tool_use_id=action.tool_use_id,
@@ -512,8 +514,6 @@ class ClientCore:
     def nothing_to_receive(self) -> bool:
         """No unread message and no turn underway: ``receive_response()`` has nothing to wait
         for (rather than block on a quiet stream, it ends)."""
-        from ._protocol.turn import TurnState
-
         state = self.require_conversation().state
         return not self._messages and state in (TurnState.IDLE, TurnState.ENDED)
 
