@@ -137,6 +137,8 @@ class ClientCore:
         self._connection_advanced = False
         self._skip_cursor = False
         self.session_gone: str | None = None
+        """Why the session can no longer be read (deleted); ``None`` while it can."""
+        self._stream_lost = False
         self.retry_policy = RetryPolicy(max_retries=self.options.max_retries)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -368,6 +370,11 @@ class ClientCore:
             redact=self.redact,
         )
 
+    def can_read(self) -> bool:
+        """Whether reading the stream may produce anything: not closed, not deleted, and not
+        given up on since the last ``query()``."""
+        return not self.is_closed() and self.session_gone is None and not self._stream_lost
+
     def stream_timeout(self) -> httpx.Timeout:
         """The stream's timeouts: the read timeout is the idle timeout (keep-alives reset it)."""
         base = self._require_resolved().timeout
@@ -381,12 +388,13 @@ class ClientCore:
     def stream_lost(self, gone: StreamGone) -> list[Output]:
         """The stream cannot be resumed: end the current turn with ``stream_lost``, or with
         ``deleted`` when the server no longer knows the session (§6.6: 404 is deleted)."""
-        self.session_gone = gone.reason
         conversation = self.require_conversation()
         if gone.deleted:
+            self.session_gone = gone.reason
             deleted = SessionDeleted(raw={"type": SessionDeleted.type, "reason": gone.reason})
             outputs = conversation.on_event(deleted, frame_id=None)
         else:
+            self._stream_lost = True  # until the next query(), which tries afresh
             outputs = conversation.on_stream_lost(gone.reason)
         self._absorb(outputs)
         return outputs
@@ -402,6 +410,9 @@ class ClientCore:
             content = list(prompt)
         conversation.begin_turn()
         self.turns_started += 1
+        if self._stream_lost:  # a new turn tries the stream again, with a fresh budget
+            self._stream_lost = False
+            self._backoff.record_progress()
         return rq.send_events(self.session_id or "", [rq.user_message(content)])
 
     def query_replied(self, reply: Any) -> None:

@@ -261,7 +261,7 @@ class SyncClient:
 
     def _open_stream(self) -> None:
         """Open the event stream from the cursor; retry refusals and failures per §6.6."""
-        while self._core.session_gone is None:
+        while self._core.can_read():
             request = self._core.stream_request()
             decision: StreamRetry | StreamGone
             try:
@@ -300,7 +300,7 @@ class SyncClient:
 
     def _pump(self) -> bool:
         """Read one chunk and run what it produced; ``False`` when no more can come."""
-        if self._core.is_closed() or self._core.session_gone is not None:
+        if not self._core.can_read():
             return False
         if self._chunks is None:
             self._open_stream()

@@ -1,0 +1,78 @@
+"""The shipped examples, run as programs against the served emulator, configured only by the
+environment (as a user would run them)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qoder.testing import DEFAULT_AGENT_ID, DEFAULT_ENVIRONMENT_ID, ServedCloud, StreamFault
+from tests.integration.support import CAPITAL, POPULATION, TOKEN, RecordingCloud
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXPECTED = {
+    "multi_turn.py": [
+        f"Assistant: {CAPITAL}",
+        f"Assistant: {POPULATION}",
+        "Done: success",
+    ],
+    "multi_turn_manual.py": [f"Assistant: {CAPITAL}", "Done: success"],
+    "multi_turn_sync.py": [
+        f"Assistant: {CAPITAL}",
+        "Done: success",
+        f"Assistant: {POPULATION}",
+        "Done: success",
+    ],
+}
+FAULTS = {
+    "clean": None,
+    "cut_inside_the_answer": 3,  # the first stream is cut inside the agent.message frame
+    "cut_after_the_answer": 4,  # ... inside the span.model_request_end right after it
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+@pytest.mark.parametrize("example", list(EXPECTED))
+def test_example_prints_the_answer_once(
+    cloud: RecordingCloud, served: ServedCloud, example: str, fault: str
+) -> None:
+    drop_after = FAULTS[fault]
+    if drop_after is not None:
+        cloud.inject(StreamFault(drop_after=drop_after))
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "QODER_PERSONAL_ACCESS_TOKEN": TOKEN,
+        "QODER_MANAGED_BASE_URL": served.base_url,
+        "QODER_AGENT_ID": DEFAULT_AGENT_ID,
+        "QODER_ENVIRONMENT_ID": DEFAULT_ENVIRONMENT_ID,
+    }
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / example)],
+        env=env,
+        cwd=EXAMPLES.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines == EXPECTED[example]
+    assert lines.count(f"Assistant: {CAPITAL}") == 1
+
+    streams = cloud.stream_requests()
+    assert len(cloud.event_posts()) == 2  # resuming never re-posts
+    if drop_after is None:
+        assert len(streams) == 1
+    else:
+        (session_id,) = {r.path.split("/")[-3] for r in streams}
+        assert len(streams) == 2
+        cursor = cloud.events(session_id)[drop_after - 1]["id"]
+        assert streams[1].header("last-event-id") == cursor
