@@ -1,9 +1,12 @@
-"""SSE bytes -> typed events throughput benchmark (issue 2); run with ``make bench``.
+"""SSE bytes -> typed events throughput benchmark (issue 2), then the conversation benchmark;
+run with ``make bench``.
 
 Builds a deterministic stream of 100,000 realistic events, checks that the fast paths decode
 it exactly as the generic path does, decodes it with every contender in this one process (same
-bytes, same chunks, same timing rules, contenders taking turns), and writes the figures and the
-ratios against the baselines to ``benchmarks/RESULTS.md``. See ``benchmarks/README.md``.
+bytes, same chunks, same timing rules, contenders taking turns), then holds a multi-turn
+conversation with each client against the emulator on 127.0.0.1 (``conversation.py``), and
+writes the figures and the ratios against the baselines to ``benchmarks/RESULTS.md``. See
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import attrs
 import contenders as c
+import conversation
 import equivalence
 import measure
 import report
@@ -114,6 +118,16 @@ def linear_time(repeats: int) -> dict[int, float]:
     return per_mb
 
 
+def machine_info() -> dict[str, str]:
+    return {
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "cpus": str(os.cpu_count()),
+        "platform": platform.platform(),
+        "processor": report.cpu_model(),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=100_000)
@@ -124,8 +138,22 @@ def main() -> None:
     )
     parser.add_argument("--no-check", action="store_true", help="skip the equivalence check")
     parser.add_argument("--output", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--turns", type=int, default=20, help="turns of the conversation benchmark")
+    parser.add_argument(
+        "--no-conversation", action="store_true", help="skip the conversation benchmark"
+    )
+    parser.add_argument(
+        "--conversation-only",
+        action="store_true",
+        help="run only the conversation benchmark and print it; no file written",
+    )
     args = parser.parse_args()
     began = time.perf_counter()
+    if args.conversation_only:
+        result = conversation.run(args.turns)
+        print(report.render_conversation(result, machine_info()))
+        print(report.conversation_summary(result), file=sys.stderr)
+        return
     initial_backend = convert.json_backend()
 
     stream = synthetic.build_stream(args.events)
@@ -168,14 +196,9 @@ def main() -> None:
         memory["retained_ceiling"] = measure.retained_memory(c.collect_ceiling, full)
         linear = linear_time(3)
     convert.use_json_backend(initial_backend)
+    decoding_elapsed = time.perf_counter() - began
 
-    machine = {
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "cpus": str(os.cpu_count()),
-        "platform": platform.platform(),
-        "processor": report.cpu_model(),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
+    machine = machine_info()
     text = report.render(
         machine=machine,
         stream=stream,
@@ -187,12 +210,16 @@ def main() -> None:
         linear=linear,
         checked=checked,
         fast_paths=sorted(convert.fast_path_types()),
-        elapsed=time.perf_counter() - began,
+        elapsed=decoding_elapsed,
     )
     print(report.summary(timings), file=sys.stderr)
     if only:
         print(text)
         return
+    if not args.no_conversation:
+        result = conversation.run(args.turns)
+        text += "\n---\n\n" + report.render_conversation(result, machine)
+        print(report.conversation_summary(result), file=sys.stderr)
     args.output.write_text(text, encoding="utf-8")
     print(f"wrote {args.output} in {time.perf_counter() - began:.0f} s", file=sys.stderr)
 
