@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
@@ -58,12 +59,15 @@ _ROUTE_TABLE: list[tuple[str, str, Handler]] = [
 _ROUTES = [(method, re.compile(pattern), handler) for method, pattern, handler in _ROUTE_TABLE]
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+"""How long a stored answer is replayed for the same ``Idempotency-Key`` (§2.3)."""
 
 
 @dataclass(frozen=True)
 class _Stored:
     fingerprint: tuple[str, str, str]
     response: EmulatorResponse
+    stored_at: datetime
 
 
 def _fingerprint(request: EmulatorRequest) -> tuple[str, str, str]:
@@ -197,6 +201,9 @@ class FakeCloud:
         key = request.header("idempotency-key") if request.method in _WRITE_METHODS else None
         if key:
             stored = self._idempotency.get(key)
+            if stored is not None and self._state.clock() - stored.stored_at > IDEMPOTENCY_WINDOW:
+                del self._idempotency[key]  # keys are honoured for 24 h (§2.3)
+                stored = None
             if stored is not None:
                 if stored.fingerprint != _fingerprint(request):
                     raise ApiError(409, "Idempotency key reused with a different request body.")
@@ -208,7 +215,7 @@ class FakeCloud:
         except ApiError as error:
             response = error.to_response()
         if key and 200 <= response.status < 300 and response.stream is None:
-            self._idempotency[key] = _Stored(_fingerprint(request), response)
+            self._idempotency[key] = _Stored(_fingerprint(request), response, self._state.clock())
             response = EmulatorResponse(response.status, list(response.headers), response.body)
         fault = self._state.faults.take_http(request.method, relative, after=True)
         if fault is not None:

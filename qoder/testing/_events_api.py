@@ -48,8 +48,34 @@ def _check_event(index: int, event: Any) -> dict[str, Any]:
     return event
 
 
+_SERVER_FIELDS = frozenset(
+    {"id", "type", "turn_id", "session_id", "created_at", "processed_at", "schema_version"}
+)
+
+
 def _fields(event: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in event.items() if key not in ("id", "type")}
+    """The client's fields of an event param; the envelope is the server's to set (§4.0)."""
+    return {key: value for key, value in event.items() if key not in _SERVER_FIELDS}
+
+
+def _validate_batch(session: SessionRecord, events: list[dict[str, Any]]) -> None:
+    """Refuse a batch as a whole before any of it is applied: a 409 or 400 answer means that
+    nothing was done, so the client can send the same batch again (§2.6, §3.9)."""
+    if sum(event["type"] == "user.message" for event in events) > 1:
+        raise ApiError(400, "At most one user.message per request.", param="events")
+    answered: set[str] = set()
+    for event in events:
+        kind = event["type"]
+        if kind == "user.message" and session.status in ("running", "rescheduling"):
+            raise ApiError(409, PROCESSING_MESSAGE)
+        if kind in ("user.custom_tool_result", "user.tool_confirmation"):
+            target = str(event.get("custom_tool_use_id") or event.get("tool_use_id"))
+            expected = "custom" if kind == "user.custom_tool_result" else "confirmation"
+            turn = session.turn
+            if turn is None or target in answered or turn.pending_kind(target) != expected:
+                what = "a result" if expected == "custom" else "a confirmation"
+                raise ApiError(400, f"Event {target} is not awaiting {what}.")
+            answered.add(target)
 
 
 def _user_message(state: CloudState, session: SessionRecord, event: dict[str, Any]) -> Any:
@@ -105,6 +131,7 @@ def send_events(state: CloudState, request: EmulatorRequest, session_id: str) ->
         raise ApiError(409, "Session is archived.")
     if session.status == "terminated":
         raise ApiError(409, "Session is terminated.")
+    _validate_batch(session, checked)
     echoes = []
     for event in checked:
         kind = event["type"]
