@@ -46,7 +46,6 @@ from ._protocol.turn import (
     Deliver,
     Output,
     RunCustomTool,
-    TurnComplete,
     TurnState,
 )
 from .errors import ClientStateError, ProtocolError
@@ -121,9 +120,11 @@ class ClientCore:
         self.session: dict[str, Any] | None = None
         self.conversation: Conversation | None = None
         self._token = ""
+        self._secrets: list[str] = []
         self._tools: dict[str, CustomTool] = {t.name: t for t in self.options.tools}
         self._messages: deque[Message] = deque()
         self._events: deque[Event] = deque()
+        self._answers: deque[RunCustomTool | AskPermission] = deque()
         self.collecting_events = False
         self.dropped_events = 0
         self.dropped_messages = 0
@@ -156,7 +157,7 @@ class ClientCore:
         except BaseException:
             self.state = ClientState.CLOSED
             raise
-        self._token = self.resolved.token.reveal()
+        self.set_token(self.resolved.token.reveal())
         return self.resolved
 
     def connect_steps(self) -> Generator[rq.APIRequest, Any, None]:
@@ -257,13 +258,17 @@ class ClientCore:
         )
 
     def set_token(self, token: str) -> None:
-        """Use a refreshed token from now on (``on_auth_expired``)."""
-        self._token = token
+        """Use this token from now on (at ``connect()``, and after ``on_auth_expired``)."""
+        self._token = token.strip()
+        if self._token and self._token not in self._secrets:
+            self._secrets.append(self._token)
 
     def redact(self, text: str) -> str:
-        """``text`` with the access token cut out: for every error message and log line."""
-        if self._token and self._token in text:
-            return text.replace(self._token, "***")
+        """``text`` with every token this client has used cut out: for every error message and
+        log line."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
         return text
 
     def call_flow(self, request: rq.APIRequest) -> Generator[Any, Any, Any]:
@@ -333,10 +338,17 @@ class ClientCore:
         self._absorb(outputs)
         return FeedResult(outputs=outputs, events=events, stream_failed=failure)
 
-    def stream_dropped(self, reason: str, now: float, rand: float) -> StreamRetry | StreamGone:
-        """The connection ended or failed: reconnect after a backoff, or give up (§6.6)."""
+    def stream_dropped(
+        self, reason: str, now: float, rand: float, *, connected: bool = True
+    ) -> StreamRetry | StreamGone:
+        """The connection ended or failed: reconnect after a backoff, or give up (§6.6).
+
+        ``connected=False`` for an attempt that never got a stream (refused, unreachable): it
+        counts as an attempt without progress, however long ago the last stream opened.
+        """
+        duration = now - self._connection_started if connected else 0.0
         self._backoff.record_connection(
-            advanced=self._connection_advanced, duration=now - self._connection_started
+            advanced=self._connection_advanced and connected, duration=duration
         )
         self._connection_advanced = False
         if self._backoff.exhausted:
@@ -360,7 +372,8 @@ class ClientCore:
             self._skip_cursor = True  # reconnect once without it; dedupe drops the replay
             return StreamRetry(delay=0.0)
         if status in (408, 429) or status >= 500:
-            return self.stream_dropped(f"the event stream answered {status}", now, rand)
+            reason = f"the event stream answered {status}"
+            return self.stream_dropped(reason, now, rand, connected=False)
         raise error_from_response(
             status=status,
             headers=headers,
@@ -404,16 +417,15 @@ class ClientCore:
     def query_request(self, prompt: str | Iterable[Any]) -> rq.APIRequest:
         """Start a turn and describe its ``user.message`` POST."""
         conversation = self.require_connected("query")
-        if isinstance(prompt, str):
-            content: Any = prompt
-        else:
-            content = list(prompt)
-        conversation.begin_turn()
+        content: Any = prompt if isinstance(prompt, str) else list(prompt)
+        request = rq.send_events(self.session_id or "", [rq.user_message(content)])
+        conversation.begin_turn()  # only once the prompt is known to be sendable
+        self._answers.clear()
         self.turns_started += 1
         if self._stream_lost:  # a new turn tries the stream again, with a fresh budget
             self._stream_lost = False
             self._backoff.record_progress()
-        return rq.send_events(self.session_id or "", [rq.user_message(content)])
+        return request
 
     def query_replied(self, reply: Any) -> None:
         """The POST answered: activate the turn."""
@@ -424,8 +436,11 @@ class ClientCore:
         self.require_conversation().abort_turn()
         self.turns_started -= 1
 
-    def answer_replied(self, reply: Any) -> None:
-        """A tool result, confirmation or interrupt was accepted."""
+    def answer_replied(self, reply: Any, *, answered: bool = False) -> None:
+        """A tool result, confirmation or interrupt was accepted (``answered``: it was the
+        answer :meth:`next_answer` gave, which is then done)."""
+        if answered and self._answers:
+            self._answers.popleft()
         conversation = self.require_conversation()
         self._absorb(conversation.on_answer_reply(reply))
 
@@ -434,8 +449,15 @@ class ClientCore:
         tool_results: Mapping[str, Any] | None,
         confirmations: Mapping[str, PermissionDecision | bool] | None,
     ) -> rq.APIRequest:
-        """Resume a turn that ended on ``requires_action`` and describe the answers' POST."""
+        """Describe the POST of answers to a turn that ended on ``requires_action``; the turn
+        resumes only once the server accepted them (:meth:`respond_replied`)."""
         conversation = self.require_connected("respond")
+        last = conversation.last_result
+        if conversation.state is not TurnState.IDLE or last is None or not last.pending_tool_uses:
+            raise ClientStateError(
+                "respond() answers the tool calls of a turn that ended with stop_reason "
+                "'requires_action' (see ResultMessage.pending_tool_uses); there is none now."
+            )
         events: list[dict[str, Any]] = []
         for tool_use_id, value in (tool_results or {}).items():
             content, is_error = result_content(value)
@@ -445,11 +467,17 @@ class ClientCore:
             events.append(rq.tool_confirmation(tool_use_id, allow=allow, deny_message=message))
         if not events:
             raise ValueError("respond() needs at least one tool result or confirmation")
-        self._absorb(conversation.respond_manually())
         return rq.send_events(self.session_id or "", events)
+
+    def respond_replied(self, reply: Any) -> None:
+        """The answers were accepted: resume the parked turn and read on."""
+        conversation = self.require_conversation()
+        self._absorb(conversation.respond_manually())
+        self._absorb(conversation.on_answer_reply(reply))
 
     def answer_failed(self, error: BaseException) -> None:
         """An answer could not be posted: end the turn visibly rather than wait forever."""
+        self._answers.clear()
         reason = f"could not post the answer: {self.redact(str(error))}"
         self._absorb(self.require_conversation().fail_turn(reason))
 
@@ -467,13 +495,16 @@ class ClientCore:
     ) -> rq.APIRequest:
         """Describe the ``user.custom_tool_result`` POST for a handler's outcome."""
         event: AgentCustomToolUse = action.event
+        if error is None:
+            try:
+                content, is_error = result_content(value)
+                body = rq.custom_tool_result(action.tool_use_id, content, is_error=is_error or None)
+            except (TypeError, ValueError, AttributeError) as bad_value:
+                error = TypeError(f"its return value cannot be sent: {bad_value}")
         if error is not None:
-            logger.warning("custom tool %r raised %s", event.name, type(error).__name__)
-            content, is_error = result_content(describe_failure(event.name, error))
-            is_error = True
-        else:
-            content, is_error = result_content(value)
-        body = rq.custom_tool_result(action.tool_use_id, content, is_error=is_error or None)
+            logger.warning("custom tool %r failed: %s", event.name, type(error).__name__)
+            content, _ = result_content(describe_failure(event.name, error))
+            body = rq.custom_tool_result(action.tool_use_id, content, is_error=True)
         return rq.send_events(self.session_id or "", [body])
 
     def permission_args(self, action: AskPermission) -> tuple[str, dict[str, Any], Any]:
@@ -486,6 +517,12 @@ class ClientCore:
             server_name=event.mcp_server_name if isinstance(event, AgentMCPToolUse) else None,
         )
         return event.name, dict(event.input), context
+
+    @staticmethod
+    def permission_failure(error: BaseException) -> PermissionResultDeny:
+        """The decision when ``can_use_tool`` itself raised: deny, and tell the model why."""
+        logger.warning("can_use_tool raised %s; the tool call is denied", type(error).__name__)
+        return PermissionResultDeny(message=f"The permission check failed: {error}")
 
     def confirmation_request(
         self, action: AskPermission, decision: PermissionDecision | bool | None
@@ -502,10 +539,12 @@ class ClientCore:
         for output in outputs:
             if isinstance(output, Deliver):
                 self._messages.append(output.message)
-        while len(self._messages) > limit:
-            self._drop_oldest()
+            elif isinstance(output, (RunCustomTool, AskPermission)):
+                self._answers.append(output)
+        while len(self._messages) > limit and self._drop_oldest():
+            pass
 
-    def _drop_oldest(self) -> None:
+    def _drop_oldest(self) -> bool:
         # The overflow rule: the oldest message that is not a ResultMessage goes, so that every
         # turn still ends for its reader; each drop is counted and logged.
         for index, message in enumerate(self._messages):
@@ -519,8 +558,8 @@ class ClientCore:
                         self.dropped_messages,
                         self.options.max_buffered_messages,
                     )
-                return
-        return
+                return True
+        return False  # only results are waiting: they are never dropped
 
     def nothing_to_receive(self) -> bool:
         """No unread message and no turn underway: ``receive_response()`` has nothing to wait
@@ -555,15 +594,11 @@ class ClientCore:
         """Whether ``message`` is the ResultMessage of the latest turn started by ``query()``."""
         return isinstance(message, ResultMessage) and message.num_turns >= self.turns_started
 
-    @staticmethod
-    def pending_actions(outputs: Iterable[Output]) -> list[RunCustomTool | AskPermission]:
-        """The tool calls and permission requests among ``outputs``, in order."""
-        return [o for o in outputs if isinstance(o, (RunCustomTool, AskPermission))]
-
-    @staticmethod
-    def completes_turn(outputs: Iterable[Output]) -> bool:
-        """Whether ``outputs`` hold the end of a turn."""
-        return any(isinstance(o, TurnComplete) for o in outputs)
+    def next_answer(self) -> RunCustomTool | AskPermission | None:
+        """The oldest tool call or permission request not answered yet. It stays queued until
+        :meth:`answer_replied` or :meth:`answer_failed`, so that an answer interrupted by a
+        cancellation is given again at the next read instead of leaving the turn waiting."""
+        return self._answers[0] if self._answers else None
 
 
 def _decide(decision: PermissionDecision | bool | None) -> tuple[bool, str | None]:

@@ -38,11 +38,27 @@ DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 DEFAULT_STREAM_IDLE_TIMEOUT = 90.0
 
 
+def _clean_token(value: str) -> str:
+    """Strip surrounding white space (a token read from a file ends with a newline) and refuse
+    what cannot go in an HTTP header, without ever echoing the value."""
+    token = value.strip()
+    if not token or not all("!" <= char <= "~" for char in token):
+        raise ConfigurationError(
+            "The access token is empty or contains characters that cannot be sent in an HTTP "
+            "header (spaces, control or non-ASCII characters); check where it was read from."
+        )
+    return token
+
+
 @attrs.frozen(repr=False)
 class AccessToken:
-    """A personal access token. Its ``repr`` and ``str`` never show it; use :meth:`reveal`."""
+    """A personal access token. Its ``repr`` and ``str`` never show it; use :meth:`reveal`.
 
-    _value: str = attrs.field(alias="value")
+    Surrounding white space is stripped; anything else that cannot be sent in a header is a
+    :class:`~qoder.ConfigurationError` that does not show the value.
+    """
+
+    _value: str = attrs.field(alias="value", converter=_clean_token)
 
     def reveal(self) -> str:
         """The token itself, for the ``Authorization`` header and nothing else."""
@@ -260,6 +276,8 @@ def resolve_options(
         timeout = httpx.Timeout(opts.timeout)
     if opts.max_retries < 0:
         raise ConfigurationError("max_retries must be 0 or more")
+    if opts.max_buffered_messages < 1:
+        raise ConfigurationError("max_buffered_messages must be 1 or more")
     if opts.stream_idle_timeout <= 0:
         raise ConfigurationError("stream_idle_timeout must be positive")
 

@@ -182,5 +182,7 @@ def result_content(value: Any) -> tuple[tuple[ContentBlock | dict[str, Any], ...
     if isinstance(content, str):
         return (TextBlock(content),), is_error
     if isinstance(content, (list, tuple)):
-        return tuple(content), is_error
+        return tuple(
+            TextBlock(item) if isinstance(item, str) else item for item in content
+        ), is_error
     return (TextBlock(str(content)),), is_error

@@ -6,6 +6,7 @@ docstrings; every decision lives in :class:`qoder._protocol.session.ClientCore`.
 
 from __future__ import annotations
 
+import inspect
 import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
@@ -160,7 +161,8 @@ class AsyncClient:
 
     async def receive_events(self) -> AsyncIterator[Event]:
         """Yield the typed wire events as they arrive (unknown and malformed ones included),
-        until :meth:`disconnect`. Messages are still produced for the other readers."""
+        until :meth:`disconnect`. Turns still end and tools still run meanwhile; their messages
+        wait for :meth:`receive_response`. Read from one task or thread at a time."""
         self._core.require_connected("receive_events")
         self._core.collecting_events = True
         try:
@@ -187,12 +189,7 @@ class AsyncClient:
         requests to a decision. Answer every pending call in one call of this method.
         """
         request = self._core.respond_request(tool_results, confirmations)
-        try:
-            reply = await self._call(request)
-        except BaseException as error:
-            self._core.answer_failed(error)
-            raise
-        self._core.answer_replied(reply)
+        self._core.respond_replied(await self._call(request))
 
     async def interrupt(self) -> None:
         """Ask the agent to stop the current turn; its ``ResultMessage`` still arrives."""
@@ -260,14 +257,19 @@ class AsyncClient:
                 response = await self._require_http().send(self._build(request), stream=True)
             except httpx.TransportError as error:
                 reason = f"could not open the event stream: {error!r}"
-                decision = self._core.stream_dropped(reason, time.monotonic(), random.random())
+                decision = self._core.stream_dropped(
+                    reason, time.monotonic(), random.random(), connected=False
+                )
             else:
                 if response.status_code == 200:
                     self._response, self._chunks = response, _byte_chunks(response)
                     self._core.stream_opened(time.monotonic())
                     return
-                body = await response.aread()
-                await response.aclose()
+                try:
+                    body = await response.aread()
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await response.aclose()
                 decision = self._core.stream_refused(
                     request,
                     response.status_code,
@@ -291,43 +293,52 @@ class AsyncClient:
             await anyio.sleep(decision.delay)
 
     async def _pump(self) -> bool:
-        """Read one chunk and run what it produced; ``False`` when no more can come."""
+        """Make progress once (answer a tool call, or read a chunk and run what it produced);
+        ``False`` when no more can come. One reader at a time; ``disconnect()`` cancels it."""
         if not self._core.can_read():
             return False
-        if self._chunks is None:
-            await self._open_stream()
-            return True
+        if self._reader is not None:
+            raise ClientStateError(
+                "another task is already reading this client; read it from one task at a time"
+            )
         gone = anyio.Event()
         self._reader_gone = gone
         try:
             with anyio.CancelScope() as scope:
                 self._reader = scope
-                chunk = await self._chunks.__anext__()
+                await self._step()
+        finally:
+            self._reader = None
+            gone.set()
+        return not scope.cancelled_caught
+
+    async def _step(self) -> None:
+        action = self._core.next_answer()
+        if action is not None:  # answers first: one a cancellation interrupted is given again
+            await self._answer(action)
+            return
+        if self._chunks is None:
+            await self._open_stream()
+            return
+        try:
+            chunk = await self._chunks.__anext__()
         except StopAsyncIteration:
             await self._after_drop("the server closed the event stream")
-            return True
+            return
         except httpx.TimeoutException:
             await self._after_drop("no bytes on the event stream within stream_idle_timeout")
-            return True
-        except httpx.TransportError as error:
+            return
+        except (httpx.TransportError, httpx.StreamError) as error:
             await self._after_drop(f"the event stream failed: {error!r}")
-            return True
+            return
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._close_stream()
             raise
-        finally:
-            self._reader = None
-            gone.set()
-        if scope.cancelled_caught:  # disconnect() from another task
-            return False
         fed = self._core.feed(chunk)
         self._core.keep_events(fed.events)
-        for action in self._core.pending_actions(fed.outputs):
-            await self._answer(action)
         if fed.stream_failed is not None:
             await self._after_drop(fed.stream_failed)
-        return True
 
     async def _answer(self, action: RunCustomTool | AskPermission) -> None:
         """Run a custom tool or ask ``can_use_tool``, then post the answer."""
@@ -348,16 +359,21 @@ class AsyncClient:
         else:
             callback = self._core.options.can_use_tool
             assert callback is not None
-            decision = callback(*self._core.permission_args(action))
-            if not isinstance(decision, bool) and hasattr(decision, "__await__"):
-                decision = await decision
+            try:
+                decision = callback(*self._core.permission_args(action))
+                if inspect.isawaitable(decision):
+                    decision = await decision
+            except Exception as exc:
+                decision = self._core.permission_failure(exc)
             request = self._core.confirmation_request(action, decision)
+        if self._core.is_closed():  # disconnect() while the handler ran
+            return
         try:
             reply = await self._call(request)
         except QoderError as failure:  # the turn ends with this error rather than hang
             self._core.answer_failed(failure)
             return
-        self._core.answer_replied(reply)
+        self._core.answer_replied(reply, answered=True)
 
     async def _close_stream(self) -> None:
         response, chunks = self._response, self._chunks

@@ -331,7 +331,14 @@ def stream_events(
 
 
 def _block_to_wire(block: b.ContentBlock | Mapping[str, Any]) -> dict[str, Any]:
-    return dict(block) if isinstance(block, Mapping) else block_to_wire(block)
+    if isinstance(block, Mapping):
+        return dict(block)
+    if not attrs.has(type(block)):
+        raise TypeError(
+            f"content must be a string, or a list of content blocks or dicts; got a list "
+            f"holding a {type(block).__name__}"
+        )
+    return block_to_wire(block)
 
 
 def _content(content: str | Sequence[b.ContentBlock | Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -45,6 +45,9 @@ __all__ = [
     "tool_use_block",
 ]
 
+MAX_WARNINGS = 100
+"""Warnings a ResultMessage lists one by one; the rest are counted."""
+
 _TOKEN_FIELDS: Final = (
     "input_tokens",
     "output_tokens",
@@ -190,6 +193,7 @@ class ResultAccumulator:
         "_text",
         "_usage",
         "_warnings",
+        "_warnings_dropped",
     )
 
     def __init__(self) -> None:
@@ -204,6 +208,7 @@ class ResultAccumulator:
         self._first_ns = 0
         self._last_ns = 0
         self._warnings: list[str] = []
+        self._warnings_dropped = 0
 
     @property
     def text(self) -> str:
@@ -254,8 +259,12 @@ class ResultAccumulator:
             self._cost.append(cost)
 
     def warn(self, text: str) -> None:
-        """Record a warning of the turn (a retrying error, a malformed event, ...)."""
-        self._warnings.append(text)
+        """Record a warning of the turn (a retrying error, a malformed event, ...); past
+        :data:`MAX_WARNINGS` only a count is kept, so a flood of bad frames stays bounded."""
+        if len(self._warnings) < MAX_WARNINGS:
+            self._warnings.append(text)
+        else:
+            self._warnings_dropped += 1
 
     def build(
         self,
@@ -283,7 +292,12 @@ class ResultAccumulator:
             result=self.text,
             model_usage={model: sums.to_usage() for model, sums in self._model_usage.items()},
             errors=outcome.errors,
-            warnings=tuple(self._warnings),
+            warnings=tuple(self._warnings)
+            + (
+                (f"... and {self._warnings_dropped} more warnings",)
+                if self._warnings_dropped
+                else ()
+            ),
             terminal_reason=outcome.terminal_reason,
             total_credits=math.fsum(self._credits) if self._credits else None,
             num_model_requests=self._requests,

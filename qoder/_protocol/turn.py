@@ -349,8 +349,12 @@ class Conversation:
         interrupt (§6.3 step 4). Its item ids become own echoes, its turn ids are accepted, and
         the calls it answers stop being awaited (an interrupt abandons them all, §6.7).
 
-        Returns the outputs this causes (none today; handle them all the same).
+        Returns the outputs this causes (none today; handle them all the same). While our own
+        prompt is still PENDING, such a reply (an interrupt of an earlier turn that kept the
+        session busy) acts on that other turn: it must not make its turn id ours.
         """
+        if self._state is TurnState.PENDING:
+            return []
         turn = self._turn or self._parked
         if turn is not None:
             turn.learn_reply(reply_items(reply), all_turn_ids=True)

@@ -12,6 +12,7 @@ import functools
 import inspect
 import random
 import socket
+import threading
 import time
 from collections.abc import Generator, Iterable, Iterator, Mapping
 from types import TracebackType
@@ -70,6 +71,7 @@ class SyncClient:
         self._owns_http = http_client is None
         self._response: httpx.Response | None = None
         self._chunks: Generator[bytes, None, None] | None = None
+        self._reading = threading.Lock()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -170,7 +172,8 @@ class SyncClient:
 
     def receive_events(self) -> Iterator[Event]:
         """Yield the typed wire events as they arrive (unknown and malformed ones included),
-        until :meth:`disconnect`. Messages are still produced for the other readers."""
+        until :meth:`disconnect`. Turns still end and tools still run meanwhile; their messages
+        wait for :meth:`receive_response`. Read from one task or thread at a time."""
         self._core.require_connected("receive_events")
         self._core.collecting_events = True
         try:
@@ -197,12 +200,7 @@ class SyncClient:
         requests to a decision. Answer every pending call in one call of this method.
         """
         request = self._core.respond_request(tool_results, confirmations)
-        try:
-            reply = self._call(request)
-        except BaseException as error:
-            self._core.answer_failed(error)
-            raise
-        self._core.answer_replied(reply)
+        self._core.respond_replied(self._call(request))
 
     def interrupt(self) -> None:
         """Ask the agent to stop the current turn; its ``ResultMessage`` still arrives."""
@@ -268,14 +266,20 @@ class SyncClient:
                 response = self._require_http().send(self._build(request), stream=True)
             except httpx.TransportError as error:
                 reason = f"could not open the event stream: {error!r}"
-                decision = self._core.stream_dropped(reason, time.monotonic(), random.random())
+                decision = self._core.stream_dropped(
+                    reason, time.monotonic(), random.random(), connected=False
+                )
             else:
                 if response.status_code == 200:
                     self._response, self._chunks = response, _byte_chunks(response)
                     self._core.stream_opened(time.monotonic())
+                    if self._core.is_closed():  # disconnect() from another thread meanwhile
+                        self._close_stream()
                     return
-                body = response.read()
-                response.close()
+                try:
+                    body = response.read()
+                finally:
+                    response.close()
                 decision = self._core.stream_refused(
                     request,
                     response.status_code,
@@ -299,34 +303,47 @@ class SyncClient:
             time.sleep(decision.delay)
 
     def _pump(self) -> bool:
-        """Read one chunk and run what it produced; ``False`` when no more can come."""
+        """Make progress once (answer a tool call, or read a chunk and run what it produced);
+        ``False`` when no more can come. One reader at a time; ``disconnect()`` ends it."""
         if not self._core.can_read():
             return False
+        if not self._reading.acquire(blocking=False):
+            raise ClientStateError(
+                "another thread is already reading this client; read it from one at a time"
+            )
+        try:
+            self._step()
+        finally:
+            self._reading.release()
+        return not self._core.is_closed()
+
+    def _step(self) -> None:
+        action = self._core.next_answer()
+        if action is not None:  # answers first: one a Ctrl-C interrupted is given again
+            self._answer(action)
+            return
         if self._chunks is None:
             self._open_stream()
-            return True
+            return
         try:
             chunk = next(self._chunks)
         except (StopIteration, httpx.TransportError, httpx.StreamError) as error:
             if self._core.is_closed():  # disconnect() from another thread ended the read
-                return False
+                return
             if isinstance(error, StopIteration):
                 self._after_drop("the server closed the event stream")
             elif isinstance(error, httpx.TimeoutException):
                 self._after_drop("no bytes on the event stream within stream_idle_timeout")
             else:
                 self._after_drop(f"the event stream failed: {error!r}")
-            return True
+            return
         except BaseException:
             self._close_stream()
             raise
         fed = self._core.feed(chunk)
         self._core.keep_events(fed.events)
-        for action in self._core.pending_actions(fed.outputs):
-            self._answer(action)
         if fed.stream_failed is not None:
             self._after_drop(fed.stream_failed)
-        return True
 
     def _answer(self, action: RunCustomTool | AskPermission) -> None:
         """Run a custom tool or ask ``can_use_tool``, then post the answer."""
@@ -345,14 +362,19 @@ class SyncClient:
         else:
             callback = self._core.options.can_use_tool
             assert callback is not None
-            decision = _resolve(callback(*self._core.permission_args(action)))
+            try:
+                decision = _resolve(callback(*self._core.permission_args(action)))
+            except Exception as exc:
+                decision = self._core.permission_failure(exc)
             request = self._core.confirmation_request(action, decision)
+        if self._core.is_closed():  # disconnect() from another thread while the handler ran
+            return
         try:
             reply = self._call(request)
         except QoderError as failure:  # the turn ends with this error rather than hang
             self._core.answer_failed(failure)
             return
-        self._core.answer_replied(reply)
+        self._core.answer_replied(reply, answered=True)
 
     def _close_stream(self) -> None:
         response, chunks = self._response, self._chunks

@@ -1475,3 +1475,51 @@ def test_the_end_of_the_session_is_noticed_between_turns() -> None:
         conv.begin_turn()
     assert conv.on_event(ev("agent.message", "t10", content="late")) == []
     assert conv.cursor == "t10"
+
+
+# --- found in review --------------------------------------------------------------------------
+
+
+def test_an_interrupt_reply_while_our_prompt_is_pending_does_not_adopt_that_turn() -> None:
+    """Our query() loops on 409 while an earlier turn (turn_A) runs; interrupting that turn
+    must not make turn_A ours: its text is not our answer."""
+    conv = new()
+    conv.begin_turn()
+    assert conv.on_answer_reply(reply(item("user.interrupt", "evt_i", "turn_A"))) == []
+    feed_events(conv, [ev("agent.message", "evt_a", "turn_A", content=text("OLD answer"))])
+    feed_events(
+        conv, [ev("session.status_idle", "evt_b", "turn_A", stop_reason={"type": "end_turn"})]
+    )
+    out = conv.on_post_reply(reply(item("user.message", "evt_1", "turn_B")))
+    out += feed_events(
+        conv,
+        [
+            ev("user.message", "evt_1", "turn_B", content=text("new")),
+            ev("agent.message", "evt_2", "turn_B", content=text("NEW answer")),
+            ev("session.status_idle", "evt_3", "turn_B", stop_reason={"type": "end_turn"}),
+        ],
+    )
+    result = result_of(out)
+    assert result.result == "NEW answer"
+    assert result.turn_ids == ("turn_B",)
+
+
+def test_a_flood_of_malformed_frames_keeps_the_warnings_bounded() -> None:
+    from qoder._protocol.result import MAX_WARNINGS
+    from qoder._protocol.sse import SSEFrame
+
+    conv = new()
+    conv.begin_turn()
+    conv.on_post_reply(reply(item("user.message", "evt_1", "turn_1")))
+    feed_events(conv, [ev("user.message", "evt_1", "turn_1", content=text("hi"))])
+    for n in range(MAX_WARNINGS + 50):
+        bad = SSEFrame(event="agent.message", data="{", id=f"bad_{n}", last_event_id="", retry=None)
+        malformed = decode_frame(bad)
+        assert malformed is not None
+        conv.on_event(malformed, frame_id=f"bad_{n}")
+    out = feed_events(
+        conv, [ev("session.status_idle", "evt_9", "turn_1", stop_reason={"type": "end_turn"})]
+    )
+    warnings = result_of(out).warnings
+    assert len(warnings) == MAX_WARNINGS + 1
+    assert warnings[-1] == "... and 50 more warnings"
