@@ -7,17 +7,10 @@ import threading
 import anyio
 import httpx
 import pytest
-import respx
 
 from qoder import AssistantMessage, AsyncClient, ResultMessage, SyncClient
 from tests.client.scripted import BLOCK, ScriptedAPI, frame, stream_of, turn_events
 from tests.client.test_conversation import options, texts
-
-
-@pytest.fixture
-def api() -> object:
-    with respx.mock(assert_all_called=False) as router:
-        yield ScriptedAPI(router)
 
 
 @pytest.mark.anyio

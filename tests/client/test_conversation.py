@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-import respx
 
 from qoder import (
     AssistantMessage,
@@ -35,12 +34,6 @@ def texts(messages: list[object]) -> list[str]:
         for block in message.content
         if isinstance(block, TextBlock)
     ]
-
-
-@pytest.fixture
-def api() -> object:
-    with respx.mock(assert_all_called=False) as router:
-        yield ScriptedAPI(router)
 
 
 def test_two_turns_on_one_stream(facade: Facade, api: ScriptedAPI) -> None:

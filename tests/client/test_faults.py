@@ -6,7 +6,6 @@ import json
 
 import httpx
 import pytest
-import respx
 
 from qoder import (
     APIConnectionError,
@@ -31,12 +30,6 @@ BUSY = {
         "for completion.",
     },
 }
-
-
-@pytest.fixture
-def api() -> object:
-    with respx.mock(assert_all_called=False) as router:
-        yield ScriptedAPI(router)
 
 
 def fast(**overrides: object) -> object:

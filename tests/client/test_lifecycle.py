@@ -6,7 +6,6 @@ import inspect
 
 import httpx
 import pytest
-import respx
 
 from qoder import (
     AsyncClient,
@@ -21,12 +20,6 @@ from qoder import (
 from tests.client.driver import Facade
 from tests.client.scripted import BASE, TOKEN, ScriptedAPI, stream_of, turn_events
 from tests.client.test_conversation import options
-
-
-@pytest.fixture
-def api() -> object:
-    with respx.mock(assert_all_called=False) as router:
-        yield ScriptedAPI(router)
 
 
 def test_query_before_connect_says_what_to_do(facade: Facade, api: ScriptedAPI) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-import respx
 
 from qoder import (
     AsyncClient,
@@ -24,12 +23,6 @@ from tests.client.driver import Facade
 from tests.client.scripted import BLOCK, ScriptedAPI, stream_of, turn_events
 from tests.client.test_conversation import options, texts
 from tests.client.test_tools import custom_tool_turn, permission_turn
-
-
-@pytest.fixture
-def api() -> object:
-    with respx.mock(assert_all_called=False) as router:
-        yield ScriptedAPI(router)
 
 
 def test_a_raising_can_use_tool_denies_the_call(facade: Facade, api: ScriptedAPI) -> None:

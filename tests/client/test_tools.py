@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import respx
 
 from qoder import (
     AssistantMessage,
@@ -18,12 +17,6 @@ from qoder import (
 from tests.client.driver import Facade
 from tests.client.scripted import ScriptedAPI, stream_of
 from tests.client.test_conversation import options, texts
-
-
-@pytest.fixture
-def api() -> object:
-    with respx.mock(assert_all_called=False) as router:
-        yield ScriptedAPI(router)
 
 
 def custom_tool_turn(
