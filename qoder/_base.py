@@ -86,9 +86,8 @@ class ClientState(enum.Enum):
 
 @attrs.frozen
 class FeedResult:
-    """What one chunk of stream bytes produced."""
+    """What one chunk of stream bytes produced (its messages and answers are already queued)."""
 
-    outputs: list[Output]
     events: list[Event]
     stream_failed: str | None = None
     """An in-band ``error`` frame arrived: drop the connection and resume (§5 rule 13)."""
@@ -336,7 +335,7 @@ class ClientCore:
                 self._connection_advanced = True
             events.append(event)
         self._absorb(outputs)
-        return FeedResult(outputs=outputs, events=events, stream_failed=failure)
+        return FeedResult(events=events, stream_failed=failure)
 
     def stream_dropped(
         self, reason: str, now: float, rand: float, *, connected: bool = True
