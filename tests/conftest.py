@@ -10,7 +10,7 @@ from anyio.from_thread import start_blocking_portal
 
 from tests.client.driver import Facade
 
-VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors" / "real"
+VECTORS = Path(__file__).resolve().parent / "vectors" / "real"
 
 
 @pytest.fixture(params=["sync", "asyncio", "trio"])
