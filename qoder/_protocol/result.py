@@ -1,11 +1,12 @@
 """What one turn keeps and adds up to: its record and its result (PROTOCOL.md §6.1, §6.5).
 
 :class:`ResultAccumulator` is fed the events the turn state machine (:mod:`.turn`) has already
-attributed to the current turn; it never decides membership itself. :class:`Outcome` says how
-the turn ended (§6.4) and maps that to ``terminal_reason``, ``is_error``, ``subtype`` and
-``errors``. :meth:`ResultAccumulator.build` joins both into a :class:`~.messages.ResultMessage`.
-:class:`TurnRecord` is the rest of one logical turn's memory (turn ids, own echo ids, tool
-calls and their answers, buffered events), kept here so that :mod:`.turn` holds only rules.
+attributed to the current turn; it never decides membership itself (:mod:`.correlate` does).
+:class:`TurnEnding` says how the turn ended (§6.4) and maps that to ``terminal_reason``,
+``is_error``, ``subtype`` and ``errors``. :meth:`ResultAccumulator.build` joins both into a
+:class:`~.messages.ResultMessage`. :class:`TurnRecord` is one logical turn's memory: its
+:class:`~.correlate.Correlation`, its accumulator and a few per-turn values, kept here so that
+:mod:`.turn` holds only rules.
 
 Sums follow §1.1 and §6.5: a count no model request reported stays ``None`` (not zero), credits
 and USD costs are summed separately and never converted into each other, and every span counts,
@@ -23,12 +24,11 @@ from typing import Any, Final
 import attrs
 
 from .blocks import TextBlock, ToolUseBlock
+from .correlate import Correlation, ToolUseEvent
 from .events import (
     AgentCustomToolUse,
     AgentMCPToolUse,
     AgentMessageEvent,
-    AgentToolUse,
-    Event,
     ModelUsage,
     SpanModelRequestEnd,
     SpanModelRequestStart,
@@ -36,12 +36,10 @@ from .events import (
 from .messages import ResultMessage, Usage
 
 __all__ = [
-    "Outcome",
     "ResultAccumulator",
-    "ToolUseEvent",
+    "TurnEnding",
     "TurnRecord",
     "parse_timestamp_ns",
-    "reply_items",
     "tool_use_block",
 ]
 
@@ -76,7 +74,7 @@ def parse_timestamp_ns(text: str | None) -> int | None:
     match = _RFC3339.fullmatch(text.strip())
     if match is None:
         return None
-    year, month, day, hour, minute, second = (int(match[i]) for i in range(1, 7))
+    year, month, day, hour, minute, second = map(int, match.group(1, 2, 3, 4, 5, 6))
     if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
         return None
     # timegm is plain arithmetic: it accepts second 60 and needs no datetime object.
@@ -130,7 +128,7 @@ class _UsageSum:
 
 
 @attrs.frozen
-class Outcome:
+class TurnEnding:
     """How a turn ended: the §6.4 row that ended it, mapped to the §6.5 result fields.
 
     Build one with :meth:`idle` (the turn ended on ``session.status_idle``) or :meth:`failure`
@@ -144,7 +142,7 @@ class Outcome:
     errors: tuple[str, ...] = ()
 
     @classmethod
-    def idle(cls, stop_reason: str | None, recorded_errors: tuple[str, ...] = ()) -> Outcome:
+    def idle(cls, stop_reason: str | None, recorded_errors: tuple[str, ...] = ()) -> TurnEnding:
         """The turn ended on an idle whose ``stop_reason.type`` is ``stop_reason``.
 
         ``terminal_reason`` is the stop reason itself (``end_turn`` when absent; an unknown
@@ -172,7 +170,7 @@ class Outcome:
         return cls(reason, False, "success", stop_reason)
 
     @classmethod
-    def failure(cls, terminal_reason: str, message: str) -> Outcome:
+    def failure(cls, terminal_reason: str, message: str) -> TurnEnding:
         """The turn ended without an idle: ``session_error``, ``terminated``, ``deleted``,
         ``stream_lost``, ``buffer_overflow``, ``protocol_error`` or ``client_error``."""
         return cls(terminal_reason, True, "error_during_execution", None, (message,))
@@ -268,7 +266,7 @@ class ResultAccumulator:
 
     def build(
         self,
-        outcome: Outcome,
+        ending: TurnEnding,
         *,
         session_id: str,
         num_turns: int,
@@ -276,29 +274,29 @@ class ResultAccumulator:
         turn_ids: tuple[str, ...],
         pending_tool_uses: tuple[ToolUseBlock, ...] = (),
     ) -> ResultMessage:
-        """The result message of the turn as it stands, ended by ``outcome``."""
+        """The result message of the turn as it stands, ended by ``ending``."""
         # One timestamp spans no time: fall back to the client's clock (§6.5).
         api_ms = (self._last_ns - self._first_ns) // 1_000_000 if self._stamps >= 2 else duration_ms
         return ResultMessage(
-            subtype=outcome.subtype,
+            subtype=ending.subtype,
             duration_ms=duration_ms,
             duration_api_ms=api_ms,
-            is_error=outcome.is_error,
+            is_error=ending.is_error,
             num_turns=num_turns,
             session_id=session_id,
-            stop_reason=outcome.stop_reason,
+            stop_reason=ending.stop_reason,
             total_cost_usd=math.fsum(self._cost) if self._cost else None,
             usage=self._usage.to_usage(),
             result=self.text,
             model_usage={model: sums.to_usage() for model, sums in self._model_usage.items()},
-            errors=outcome.errors,
+            errors=ending.errors,
             warnings=tuple(self._warnings)
             + (
                 (f"... and {self._warnings_dropped} more warnings",)
                 if self._warnings_dropped
                 else ()
             ),
-            terminal_reason=outcome.terminal_reason,
+            terminal_reason=ending.terminal_reason,
             total_credits=math.fsum(self._credits) if self._credits else None,
             num_model_requests=self._requests,
             turn_ids=turn_ids,
@@ -306,94 +304,44 @@ class ResultAccumulator:
         )
 
 
-ToolUseEvent = AgentToolUse | AgentMCPToolUse | AgentCustomToolUse
-"""The three events that carry a tool call."""
-
-
 class TurnRecord:
-    """One logical turn (§6.1): its correlation context (§6.3), answers and accumulators.
+    """One logical turn (§6.1): which events are its, and what they add up to.
 
-    The state machine (:mod:`.turn`) owns the rules; this record only keeps what they need.
+    ``corr`` is its correlation memory (:class:`~.correlate.Correlation`), ``acc`` its
+    :class:`ResultAccumulator`. The rest is what the state machine (:mod:`.turn`) needs besides:
+    when the turn started and its ``num_turns`` (for the result), the model of the current model
+    request (for assistant messages), the ``session.error`` messages the server is retrying (for
+    :meth:`TurnEnding.idle`), and an ending recorded while the turn was PENDING (``failure``).
+    The state machine owns the rules; this record only keeps what they need.
     """
 
-    __slots__ = (
-        "acc",
-        "answered",
-        "buffer",
-        "dispatched",
-        "failure",
-        "model",
-        "num_turns",
-        "overflow",
-        "own_ids",
-        "retrying_errors",
-        "seen_own_echo",
-        "started",
-        "tool_uses",
-        "turn_id_set",
-        "turn_ids",
-    )
+    __slots__ = ("acc", "corr", "failure", "model", "num_turns", "retrying_errors", "started")
 
     def __init__(self, started: float) -> None:
         self.started = started
         self.num_turns = 0
-        self.turn_ids: list[str] = []
-        self.turn_id_set: set[str] = set()
-        self.own_ids: set[str] = set()
-        self.seen_own_echo = False
+        self.corr = Correlation()
         self.acc = ResultAccumulator()
-        self.tool_uses: dict[str, ToolUseEvent] = {}
-        self.dispatched: set[str] = set()  # ids handed to handlers
-        self.answered: set[str] = set()  # ids whose answer (or abandonment) we have seen
-        self.retrying_errors: list[str] = []
         self.model = ""  # model of the current model request
-        self.buffer: list[tuple[Event, str | None]] = []  # PENDING buffer, or parked events
-        self.overflow = 0  # events that did not fit in the buffer
-        self.failure: Outcome | None = None  # an end recorded while PENDING
-
-    @property
-    def first_turn_id(self) -> str | None:
-        """The first turn id learnt, for messages whose event carries none."""
-        return self.turn_ids[0] if self.turn_ids else None
-
-    def accept(self, turn_id: str | None) -> None:
-        """Add ``turn_id`` (if any) to the accepted set, keeping the order learnt."""
-        if turn_id is not None and turn_id not in self.turn_id_set:
-            self.turn_id_set.add(turn_id)
-            self.turn_ids.append(turn_id)
+        self.retrying_errors: list[str] = []
+        self.failure: TurnEnding | None = None  # an end recorded while PENDING
 
     def learn_reply(self, items: list[dict[str, Any]], *, all_turn_ids: bool) -> None:
-        """Take own echo ids, turn ids, answered calls and timestamps from reply items."""
+        """Learn from the items of a POST reply: correlation (see
+        :meth:`~.correlate.Correlation.learn_reply`) and their ``processed_at`` stamps."""
+        self.corr.learn_reply(items, all_turn_ids=all_turn_ids)
         for item in items:
-            item_id = item.get("id")
-            if isinstance(item_id, str) and item_id:
-                self.own_ids.add(item_id)
-            kind = item.get("type")
-            if all_turn_ids or kind == "user.message":
-                turn_id = item.get("turn_id")
-                self.accept(turn_id if isinstance(turn_id, str) and turn_id else None)
-            ref_field = _ANSWER_REFS.get(kind) if isinstance(kind, str) else None
-            ref = item.get(ref_field) if ref_field is not None else None
-            if isinstance(ref, str):
-                self.answered.add(ref)
-            elif kind == "user.interrupt":
-                self.answered.update(self.dispatched)  # §6.7: pending answers are abandoned
             stamp = item.get("processed_at")
             self.acc.add_timestamp(stamp if isinstance(stamp, str) else None)
 
-
-_ANSWER_REFS: Final = {
-    "user.custom_tool_result": "custom_tool_use_id",
-    "user.tool_confirmation": "tool_use_id",
-}
-
-
-def reply_items(reply: Any) -> list[dict[str, Any]]:
-    """The event objects of a POST reply: ``{"data": [...]}`` (or, leniently, a bare list)."""
-    data = reply.get("data") if isinstance(reply, dict) else reply
-    if not isinstance(data, list):
-        return []
-    return [item for item in data if isinstance(item, dict)]
+    def pending_tool_use(self, tool_use_id: str) -> ToolUseBlock:
+        """How a call that ``requires_action`` lists is reported in ``pending_tool_uses``; a
+        call the turn never saw is listed all the same, with a warning."""
+        tool_use = self.corr.tool_uses.get(tool_use_id)
+        if tool_use is None:
+            self.acc.warn(f"requires_action names {tool_use_id}, a call this turn never saw")
+            return ToolUseBlock(id=tool_use_id, name="", input={}, kind="unknown")
+        return tool_use_block(tool_use, tool_use_id)
 
 
 def tool_use_block(event: ToolUseEvent, event_id: str) -> ToolUseBlock:

@@ -22,22 +22,17 @@ buffered and replayed by :meth:`Conversation.on_post_reply`.
 
 How an event is handled, in order:
 
-1. **Dedupe** (§6.3, §6.6). The key is ``(id, type)``, where the id is the SSE frame's own
-   ``id:`` (else the event's ``id``); the last ``dedupe_capacity`` keys are remembered. A resumed
-   stream repeats an event with the same id *and* type; the type is part of the key because the
-   only recorded real stream (``vectors/real``) carries redacted ids that are all equal, and an
-   id-only key would drop its idle and hang the turn. Previews have no id and are never deduped.
+1. **Dedupe** (§6.3, §6.6) by the key ``(id, type)`` in a bounded window
+   (:class:`~.correlate.SeenKeys`, which says why the type is part of the key). Previews have no
+   id and are never deduped.
 2. **Route** by state: IDLE ignores it (or parks it, see below); PENDING buffers it (bounded;
    an overflow ends the turn with ``terminal_reason="buffer_overflow"``, never a silent drop);
-   ACTIVE and WAITING_FOR_ANSWERS **correlate** it with the turn (§6.3 step 3, :meth:`_claims`)
-   and handle it only if it belongs to the turn.
-3. **Cursor** := the key's id, once handled (§5 rule 14); previews never move it.
-
-Correlation never needs ``turn_id`` (§1.1: no recorded event carries one): an event belongs to
-the turn if its ``turn_id`` is accepted, if it is one of our own echoes (a reply item id, or
-the echo of an answer to a tool call of this turn, whose ``turn_id`` is then learnt), if it has
-no ``turn_id`` and comes after one of our own echoes in stream order, or if it ends the session
-(termination, deletion, a ``terminal`` ``session.error``) whatever its ``turn_id``.
+   ACTIVE and WAITING_FOR_ANSWERS **correlate** it with the turn (§6.3 step 3, the rule of
+   :mod:`.correlate`) and handle it only if it belongs to the turn.
+3. **Handle** it by its class (§6.4): :data:`_HANDLERS` maps each event class to one method
+   (a subclass is handled as its nearest handled base); a class with none, such as a
+   ``user.message`` echo, ``session.status_running`` or an unknown event, has no effect.
+4. **Cursor** := the key's id, once handled (§5 rule 14); previews never move it.
 
 **Manual answers.** A turn that ends on ``requires_action`` without handlers for every listed
 call is *parked*: while the conversation is IDLE, events that belong to it are kept (bounded,
@@ -46,54 +41,34 @@ turn (same turn ids, same accumulators) and replays them, or until :meth:`begin_
 new turn and drops them. The resumed turn ends with a new ResultMessage that covers the whole
 logical turn, exactly as if a handler had answered: it supersedes the ``requires_action`` one
 (do not add the two). Messages already delivered are not delivered again.
+
+**Size.** The module is longer than the ~400 lines the project aims at because it is one state
+machine: the facade calls, the routing, the endings and the handler of each event class are
+transitions of the same private state (the state, the current and the parked turn) and read
+best side by side. What is not the state machine lives elsewhere: dedupe and correlation in
+:mod:`.correlate`, the turn's record and its result in :mod:`.result`, the states and the
+outputs in :mod:`.outputs`.
 """
 
 from __future__ import annotations
 
-import enum
 import time
-from collections import deque
 from collections.abc import Callable, Collection
 from typing import Any, Final
 
-import attrs
-
-from ..errors import ClientStateError
+from . import events as e
 from .blocks import ContentBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
-from .events import (
-    AgentCustomToolUse,
-    AgentMCPToolResult,
-    AgentMCPToolUse,
-    AgentMessageEvent,
-    AgentThinking,
-    AgentToolResult,
-    AgentToolUse,
-    Event,
-    EventDelta,
-    EventStart,
-    MalformedEvent,
-    SessionDeleted,
-    SessionError,
-    SessionStatusIdle,
-    SessionStatusRescheduled,
-    SessionStatusTerminated,
-    SpanModelRequestEnd,
-    SpanModelRequestStart,
-    StreamErrorFrame,
-    Terminated,
-    UserCustomToolResult,
-    UserInterrupt,
-    UserToolConfirmation,
-)
+from .correlate import SESSION_ENDS, SeenKeys, ToolUseEvent, reply_items
+from .errors import ClientStateError
 from .messages import (
     AssistantMessage,
-    Message,
     ResultMessage,
     StreamEvent,
     SystemMessage,
     UserMessage,
 )
-from .result import Outcome, TurnRecord, reply_items, tool_use_block
+from .outputs import AskPermission, Deliver, Output, RunCustomTool, TurnComplete, TurnState
+from .result import TurnEnding, TurnRecord, tool_use_block
 
 __all__ = [
     "AskPermission",
@@ -105,96 +80,7 @@ __all__ = [
     "TurnState",
 ]
 
-_PREVIEWS: Final = (EventStart, EventDelta)
-_SESSION_ENDS: Final = (SessionStatusTerminated, Terminated, SessionDeleted)
-
-
-class TurnState(enum.Enum):
-    """Where a :class:`Conversation` stands; every state is listed here and nowhere else.
-
-    Transitions: IDLE -(begin_turn)-> PENDING -(on_post_reply)-> ACTIVE; ACTIVE -(requires_action
-    with handlers)-> WAITING_FOR_ANSWERS -(every answer seen, or an interrupt)-> ACTIVE; the end of
-    a turn -> IDLE; PENDING -(abort_turn)-> IDLE; IDLE -(respond_manually)-> ACTIVE; termination
-    or deletion of the session -> ENDED, from any state.
-    """
-
-    IDLE = "idle"
-    """No turn underway: events are deduped and move the cursor, but deliver nothing (except
-    that those of a turn parked on ``requires_action`` are kept for :meth:`respond_manually`)."""
-    PENDING = "pending"
-    """``begin_turn()`` was called and the ``user.message`` POST is in flight: every event is
-    buffered until ``on_post_reply()`` tells which of them are ours."""
-    ACTIVE = "active"
-    """Reading the turn: its events become messages until a §6.4 terminal condition."""
-    WAITING_FOR_ANSWERS = "waiting_for_answers"
-    """Handlers were asked (:class:`RunCustomTool`, :class:`AskPermission`) and not all their
-    answers have been seen yet; events are handled as in ACTIVE."""
-    ENDED = "ended"
-    """The session was terminated or deleted: it takes no more turns."""
-
-
-# --- outputs --------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Deliver:
-    """A message for ``receive_response()`` / ``receive_messages()`` readers."""
-
-    message: Message
-
-
-@attrs.frozen
-class RunCustomTool:
-    """Run the handler registered for ``event.name`` with ``event.input``; POST its
-    ``user.custom_tool_result`` (``custom_tool_use_id = tool_use_id``), then pass the reply to
-    :meth:`Conversation.on_answer_reply`."""
-
-    event: AgentCustomToolUse
-    tool_use_id: str
-
-
-@attrs.frozen
-class AskPermission:
-    """Ask ``can_use_tool`` about this call; POST its ``user.tool_confirmation``
-    (``tool_use_id = tool_use_id``), then pass the reply to :meth:`Conversation.on_answer_reply`."""
-
-    event: AgentToolUse | AgentMCPToolUse
-    tool_use_id: str
-
-
-@attrs.frozen
-class TurnComplete:
-    """The turn is over; ``result`` was delivered just before, as ``Deliver(result)``."""
-
-    result: ResultMessage
-
-
-Output = Deliver | RunCustomTool | AskPermission | TurnComplete
-"""Anything the state machine asks its facade to deliver or do."""
-
-
-# --- internals ------------------------------------------------------------------------------
-
-
-class _SeenKeys:
-    """The last ``capacity`` dedupe keys, in insertion order (a deque plus a set)."""
-
-    __slots__ = ("_capacity", "_keys", "_order")
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._keys: set[tuple[str, str]] = set()
-        self._order: deque[tuple[str, str]] = deque()
-
-    def add(self, key: tuple[str, str]) -> bool:
-        """Remember ``key``; ``False`` if it was already remembered (a duplicate)."""
-        if key in self._keys:
-            return False
-        if len(self._order) >= self._capacity:
-            self._keys.discard(self._order.popleft())
-        self._order.append(key)
-        self._keys.add(key)
-        return True
+_PREVIEWS: Final = (e.EventStart, e.EventDelta)
 
 
 # --- the state machine ----------------------------------------------------------------------
@@ -232,7 +118,7 @@ class Conversation:
         self._include_partial = include_partial_messages
         self._max_pending = max_pending_events
         self._clock = clock
-        self._seen = _SeenKeys(dedupe_capacity)
+        self._seen = SeenKeys(dedupe_capacity)
         self._cursor = cursor
         self._state = TurnState.IDLE
         self._turn: TurnRecord | None = None  # the turn underway (PENDING, ACTIVE, WAITING)
@@ -267,13 +153,13 @@ class Conversation:
     def turn_ids(self) -> tuple[str, ...]:
         """The turn ids accepted for the current (or parked) turn, in the order learnt."""
         turn = self._turn or self._parked
-        return tuple(turn.turn_ids) if turn is not None else ()
+        return tuple(turn.corr.turn_ids) if turn is not None else ()
 
     @property
     def awaiting_answers(self) -> frozenset[str]:
         """Tool-use ids handed to handlers whose answers have not been seen yet."""
         turn = self._turn
-        return frozenset(turn.dispatched - turn.answered) if turn is not None else frozenset()
+        return turn.corr.awaiting if turn is not None else frozenset()
 
     @property
     def last_result(self) -> ResultMessage | None:
@@ -327,10 +213,10 @@ class Conversation:
         out = self._replay(turn)
         if self._turn is turn:
             if turn.failure is not None:
-                self._finish(turn, turn.failure, out)
-            elif not turn.own_ids and not turn.turn_ids:
+                out += self._finish(turn, turn.failure)
+            elif not turn.corr.own_ids and not turn.corr.turn_ids:
                 message = f"the reply to the user.message POST names no event: {reply!r:.200}"
-                self._finish(turn, Outcome.failure("protocol_error", message), out)
+                out += self._finish(turn, TurnEnding.failure("protocol_error", message))
         return out
 
     def abort_turn(self) -> None:
@@ -340,8 +226,8 @@ class Conversation:
         if self._state is TurnState.PENDING and turn is not None:
             self._turn = None
             self._state = TurnState.IDLE
-            for event, _ in turn.buffer:
-                if isinstance(event, _SESSION_ENDS):
+            for event, _ in turn.corr.take_kept()[0]:
+                if isinstance(event, SESSION_ENDS):
                     self._end_session(event)
 
     def on_answer_reply(self, reply: Any) -> list[Output]:
@@ -361,11 +247,11 @@ class Conversation:
             self._update_waiting(turn)
         return []
 
-    def on_event(self, event: Event, *, frame_id: str | None = None) -> list[Output]:
+    def on_event(self, event: e.Event, *, frame_id: str | None = None) -> list[Output]:
         """Handle one decoded stream event; ``frame_id`` is its SSE frame's own ``id:``."""
         if isinstance(event, _PREVIEWS):
             return self._route(event, None)
-        if isinstance(event, StreamErrorFrame):
+        if isinstance(event, e.StreamErrorFrame):
             return []  # a stream failure: the facade resumes; the cursor stays (§5 rule 13)
         event_id = frame_id or event.id
         if event_id and not self._seen.add((event_id, event.type)):
@@ -407,234 +293,255 @@ class Conversation:
         self._state = TurnState.ACTIVE
         return self._replay(turn)
 
-    # --- routing and correlation -------------------------------------------------------
+    # --- routing ------------------------------------------------------------------------
 
-    def _route(self, event: Event, event_id: str | None) -> list[Output]:
+    def _route(self, event: e.Event, event_id: str | None) -> list[Output]:
         state = self._state
         if state is TurnState.ACTIVE or state is TurnState.WAITING_FOR_ANSWERS:
             turn = self._turn
             assert turn is not None
-            if not self._claims(turn, event, event_id):
+            if not turn.corr.claims(event, event_id):
                 return []
             turn.acc.add_timestamp(event.processed_at)
-            out: list[Output] = []
-            self._handle(turn, event, event_id, out)
-            return out
+            try:
+                handler = _HANDLERS[type(event)]
+            except KeyError:
+                handler = _handler_for(type(event))
+            return handler(self, turn, event, event_id)
         if state is TurnState.PENDING:
-            turn = self._turn
-            assert turn is not None
-            self._keep(turn, event, event_id)
+            assert self._turn is not None
+            self._turn.corr.keep(event, event_id, self._max_pending)
         elif state is TurnState.IDLE:
-            if isinstance(event, _SESSION_ENDS):
+            parked = self._parked
+            if isinstance(event, SESSION_ENDS):
                 self._end_session(event)
-            elif self._parked is not None and self._claims(self._parked, event, event_id):
-                self._keep(self._parked, event, event_id)
+            elif parked is not None and parked.corr.claims(event, event_id):
+                parked.corr.keep(event, event_id, self._max_pending)
         return []
-
-    def _keep(self, turn: TurnRecord, event: Event, event_id: str | None) -> None:
-        if len(turn.buffer) < self._max_pending:
-            turn.buffer.append((event, event_id))
-        else:
-            turn.overflow += 1
 
     def _replay(self, turn: TurnRecord) -> list[Output]:
         """Handle the kept events of ``turn`` in arrival order, then act on an overflow."""
-        kept, overflow = turn.buffer, turn.overflow
-        turn.buffer, turn.overflow = [], 0
+        kept, overflow = turn.corr.take_kept()
         out: list[Output] = []
         for event, event_id in kept:
-            out.extend(self._route(event, event_id))
+            out += self._route(event, event_id)
         if overflow:
             if self._turn is turn:
                 message = (
                     f"{overflow} events arrived beyond the buffer of {self._max_pending} "
                     "while the turn could not be followed; they were not handled"
                 )
-                self._finish(turn, Outcome.failure("buffer_overflow", message), out)
+                out += self._finish(turn, TurnEnding.failure("buffer_overflow", message))
             elif self._parked is turn:
-                turn.overflow += overflow
+                turn.corr.overflow += overflow
         return out
-
-    def _claims(self, turn: TurnRecord, event: Event, event_id: str | None) -> bool:
-        """Whether ``event`` belongs to ``turn`` (§6.3 step 3); learns from own echoes."""
-        turn_id = event.turn_id
-        # Own echoes first, even when their turn_id is known: they open the id-less window.
-        own = event_id is not None and event_id in turn.own_ids
-        if not own and isinstance(event, UserCustomToolResult):
-            own = event.custom_tool_use_id in turn.tool_uses  # the echo of an answer of ours
-        elif not own and isinstance(event, UserToolConfirmation):
-            own = event.tool_use_id in turn.tool_uses
-        if own:
-            turn.seen_own_echo = True
-            turn.accept(turn_id)  # §6.3: a reply without turn_id learns it from the echo
-            return True
-        if turn_id is None:
-            if turn.seen_own_echo:
-                return True
-        elif turn_id in turn.turn_id_set:
-            return True
-        if isinstance(event, _SESSION_ENDS):
-            return True
-        return isinstance(event, SessionError) and event.error.retry_status == "terminal"
 
     # --- endings ------------------------------------------------------------------------
 
     def _fail(self, terminal_reason: str, message: str) -> list[Output]:
         turn = self._turn
-        out: list[Output] = []
         if turn is None:
-            return out
-        outcome = Outcome.failure(terminal_reason, message)
+            return []
+        ending = TurnEnding.failure(terminal_reason, message)
         if self._state is TurnState.PENDING:
-            turn.failure = turn.failure or outcome
-        else:
-            self._finish(turn, outcome, out)
-        return out
+            turn.failure = turn.failure or ending
+            return []
+        return self._finish(turn, ending)
 
     def _finish(
-        self,
-        turn: TurnRecord,
-        outcome: Outcome,
-        out: list[Output],
-        pending: tuple[ToolUseBlock, ...] = (),
-    ) -> None:
+        self, turn: TurnRecord, ending: TurnEnding, pending: tuple[ToolUseBlock, ...] = ()
+    ) -> list[Output]:
+        """End ``turn``: the pair ``Deliver(result), TurnComplete(result)``."""
         result = turn.acc.build(
-            outcome,
+            ending,
             session_id=self.session_id,
             num_turns=turn.num_turns,
             duration_ms=int((self._clock() - turn.started) * 1000),
-            turn_ids=tuple(turn.turn_ids),
+            turn_ids=tuple(turn.corr.turn_ids),
             pending_tool_uses=pending,
         )
-        out.append(Deliver(result))
-        out.append(TurnComplete(result))
         self._last_result = result
         self._turn = None
         self._state = TurnState.IDLE
-        if outcome.terminal_reason == "requires_action":
+        if ending.terminal_reason == "requires_action":
             self._parked = turn
+        return [Deliver(result), TurnComplete(result)]
 
-    def _end_session(self, event: Event) -> None:
-        self._session_end = "deleted" if isinstance(event, SessionDeleted) else "terminated"
+    def _end_session(self, event: e.Event) -> None:
+        self._session_end = "deleted" if isinstance(event, e.SessionDeleted) else "terminated"
         self._parked = None
         self._state = TurnState.ENDED
 
     def _update_waiting(self, turn: TurnRecord) -> None:
-        if self._state is TurnState.WAITING_FOR_ANSWERS and turn.dispatched <= turn.answered:
+        if self._state is TurnState.WAITING_FOR_ANSWERS and turn.corr.all_answered:
             self._state = TurnState.ACTIVE
 
-    def _requires_action(
-        self, turn: TurnRecord, event_ids: tuple[str, ...], out: list[Output]
-    ) -> None:
+    def _requires_action(self, turn: TurnRecord, event_ids: tuple[str, ...]) -> list[Output]:
         """§6.4: hand every newly listed call to a handler, or end the turn if one has none."""
-        fresh = [i for i in event_ids if i not in turn.dispatched and i not in turn.answered]
+        corr = turn.corr
+        fresh = corr.unanswered(event_ids)
         if event_ids and not fresh:
-            return  # every listed call is being answered already (an interim idle)
+            return []  # every listed call is being answered already (an interim idle)
         actions: list[Output] = []
         for tool_use_id in fresh:
-            event = turn.tool_uses.get(tool_use_id)
-            if isinstance(event, AgentCustomToolUse) and event.name in self._custom_tool_names:
-                actions.append(RunCustomTool(event, tool_use_id))
-            elif isinstance(event, (AgentToolUse, AgentMCPToolUse)) and self._handles_permissions:
-                actions.append(AskPermission(event, tool_use_id))
-            else:
+            action = self._action_for(corr.tool_uses.get(tool_use_id), tool_use_id)
+            if action is None:
                 break
+            actions.append(action)
         else:
             if actions:
-                turn.dispatched.update(fresh)
+                corr.dispatched.update(fresh)
                 self._state = TurnState.WAITING_FOR_ANSWERS
-                out.extend(actions)
-                return
-        pending = []
-        for tool_use_id in fresh:
-            tool_use = turn.tool_uses.get(tool_use_id)
-            if tool_use is None:
-                turn.acc.warn(f"requires_action names {tool_use_id}, a call this turn never saw")
-                pending.append(ToolUseBlock(id=tool_use_id, name="", input={}, kind="unknown"))
-            else:
-                pending.append(tool_use_block(tool_use, tool_use_id))
-        self._finish(turn, Outcome.idle("requires_action"), out, tuple(pending))
+                return actions
+        pending = tuple(turn.pending_tool_use(tool_use_id) for tool_use_id in fresh)
+        return self._finish(turn, TurnEnding.idle("requires_action"), pending)
 
-    # --- current-turn events --------------------------------------------------------------
+    def _action_for(
+        self, event: ToolUseEvent | None, tool_use_id: str
+    ) -> RunCustomTool | AskPermission | None:
+        """What to ask a handler about call ``event``; ``None`` if no handler takes it."""
+        if isinstance(event, e.AgentCustomToolUse) and event.name in self._custom_tool_names:
+            return RunCustomTool(event, tool_use_id)
+        if isinstance(event, (e.AgentToolUse, e.AgentMCPToolUse)) and self._handles_permissions:
+            return AskPermission(event, tool_use_id)
+        return None
 
-    def _handle(
-        self, turn: TurnRecord, event: Event, event_id: str | None, out: list[Output]
-    ) -> None:
-        """Turn one event of the current turn into messages, actions or its end (§6.4)."""
-        if isinstance(event, AgentMessageEvent):
-            turn.acc.add_message(event)
-            out.append(self._assistant(turn, event, event_id, event.content))
-        elif isinstance(event, SpanModelRequestStart):
-            turn.model = event.model or ""
-            turn.acc.add_model_request_start(event, event_id)
-        elif isinstance(event, SpanModelRequestEnd):
-            turn.acc.add_model_request_end(event)
-        elif isinstance(event, (AgentToolUse, AgentMCPToolUse, AgentCustomToolUse)):
-            if event_id is not None:
-                turn.tool_uses[event_id] = event
-            block = tool_use_block(event, event_id or "")
-            out.append(self._assistant(turn, event, event_id, (block,)))
-        elif isinstance(event, (AgentToolResult, AgentMCPToolResult)):
-            ref = event.tool_use_id if isinstance(event, AgentToolResult) else event.mcp_tool_use_id
-            result = ToolResultBlock(
-                tool_use_id=ref or "", content=event.content, is_error=event.is_error
-            )
-            message = UserMessage(
-                (result,),
-                uuid=event_id,
-                session_id=self.session_id,
-                turn_id=event.turn_id or turn.first_turn_id,
-            )
-            out.append(Deliver(message))
-        elif isinstance(event, AgentThinking):
-            thinking = ThinkingBlock(event.thinking or "")
-            out.append(self._assistant(turn, event, event_id, (thinking,)))
-        elif isinstance(event, _PREVIEWS):
-            if self._include_partial:
-                preview = StreamEvent(
-                    uuid=event.event_id or "", session_id=self.session_id, event=event.raw
-                )
-                out.append(Deliver(preview))
-        elif isinstance(event, SessionStatusIdle):
-            stop = event.stop_reason
-            if stop is not None and stop.type == "requires_action":
-                self._requires_action(turn, stop.event_ids, out)
-            else:
-                kind = stop.type if stop is not None else None
-                self._finish(turn, Outcome.idle(kind, tuple(turn.retrying_errors)), out)
-        elif isinstance(event, (UserCustomToolResult, UserToolConfirmation)):
-            ref = (
-                event.custom_tool_use_id
-                if isinstance(event, UserCustomToolResult)
-                else event.tool_use_id
-            )
-            if ref is not None:
-                turn.answered.add(ref)
-            self._update_waiting(turn)
-        elif isinstance(event, UserInterrupt):
-            turn.answered.update(turn.dispatched)  # §6.7: pending answers are abandoned
-            self._update_waiting(turn)
-        elif isinstance(event, SessionError):
-            self._on_session_error(turn, event, out)
-        elif isinstance(event, SessionStatusRescheduled):
-            out.append(Deliver(SystemMessage("status_rescheduled", event.raw)))
-        elif isinstance(event, _SESSION_ENDS):
-            if isinstance(event, SessionDeleted):
-                outcome = Outcome.failure("deleted", "the session was deleted")
-            else:  # §7 defect 1: both spellings end the turn
-                reason = f": {event.reason}" if event.reason else ""
-                outcome = Outcome.failure("terminated", f"the session was terminated{reason}")
-            self._finish(turn, outcome, out)
-            self._end_session(event)
-        elif isinstance(event, MalformedEvent):
-            where = f" (id {event_id})" if event_id else ""
-            turn.acc.warn(f"malformed {event.type or 'event'} frame{where}: {event.reason}")
+    # --- current-turn events, one handler per event class (see _HANDLERS) ---------------
+
+    def _on_message(
+        self, turn: TurnRecord, event: e.AgentMessageEvent, event_id: str | None
+    ) -> list[Output]:
+        turn.acc.add_message(event)
+        return [self._assistant(turn, event, event_id, event.content)]
+
+    def _on_span_start(
+        self, turn: TurnRecord, event: e.SpanModelRequestStart, event_id: str | None
+    ) -> list[Output]:
+        turn.model = event.model or ""
+        turn.acc.add_model_request_start(event, event_id)
+        return []
+
+    def _on_span_end(
+        self, turn: TurnRecord, event: e.SpanModelRequestEnd, event_id: str | None
+    ) -> list[Output]:
+        turn.acc.add_model_request_end(event)
+        return []
+
+    def _on_tool_use(
+        self, turn: TurnRecord, event: ToolUseEvent, event_id: str | None
+    ) -> list[Output]:
+        if event_id is not None:
+            turn.corr.tool_uses[event_id] = event
+        block = tool_use_block(event, event_id or "")
+        return [self._assistant(turn, event, event_id, (block,))]
+
+    def _on_tool_result(
+        self,
+        turn: TurnRecord,
+        event: e.AgentToolResult | e.AgentMCPToolResult,
+        event_id: str | None,
+    ) -> list[Output]:
+        ref = event.tool_use_id if isinstance(event, e.AgentToolResult) else event.mcp_tool_use_id
+        block = ToolResultBlock(
+            tool_use_id=ref or "", content=event.content, is_error=event.is_error
+        )
+        turn_id = event.turn_id or turn.corr.first_turn_id
+        message = UserMessage((block,), uuid=event_id, session_id=self.session_id, turn_id=turn_id)
+        return [Deliver(message)]
+
+    def _on_thinking(
+        self, turn: TurnRecord, event: e.AgentThinking, event_id: str | None
+    ) -> list[Output]:
+        thinking = ThinkingBlock(event.thinking or "")
+        return [self._assistant(turn, event, event_id, (thinking,))]
+
+    def _on_preview(
+        self, turn: TurnRecord, event: e.EventStart | e.EventDelta, event_id: str | None
+    ) -> list[Output]:
+        if not self._include_partial:
+            return []
+        preview = StreamEvent(
+            uuid=event.event_id or "", session_id=self.session_id, event=event.raw
+        )
+        return [Deliver(preview)]
+
+    def _on_idle(
+        self, turn: TurnRecord, event: e.SessionStatusIdle, event_id: str | None
+    ) -> list[Output]:
+        stop = event.stop_reason
+        if stop is not None and stop.type == "requires_action":
+            return self._requires_action(turn, stop.event_ids)
+        kind = stop.type if stop is not None else None
+        return self._finish(turn, TurnEnding.idle(kind, tuple(turn.retrying_errors)))
+
+    def _on_answer(
+        self,
+        turn: TurnRecord,
+        event: e.UserCustomToolResult | e.UserToolConfirmation,
+        event_id: str | None,
+    ) -> list[Output]:
+        if isinstance(event, e.UserCustomToolResult):
+            turn.corr.answer(event.custom_tool_use_id)
+        else:
+            turn.corr.answer(event.tool_use_id)
+        self._update_waiting(turn)
+        return []
+
+    def _on_interrupt(
+        self, turn: TurnRecord, event: e.UserInterrupt, event_id: str | None
+    ) -> list[Output]:
+        turn.corr.abandon()  # §6.7: pending answers are abandoned
+        self._update_waiting(turn)
+        return []
+
+    def _on_session_error(
+        self, turn: TurnRecord, event: e.SessionError, event_id: str | None
+    ) -> list[Output]:
+        error = event.error
+        out: list[Output] = [Deliver(SystemMessage("session_error", event.raw))]
+        message = error.message or f"the session failed ({error.type or event.code or 'unknown'})"
+        if error.retry_status == "retrying":  # §6.4, §7 defect 4: not terminal
+            turn.retrying_errors.append(message)
+            turn.acc.warn(f"session.error {error.type or ''} (server retrying): {message}")
+        else:  # exhausted, terminal, absent, unknown, or the legacy string form
+            out += self._finish(turn, TurnEnding.failure("session_error", message))
+        return out
+
+    def _on_rescheduled(
+        self, turn: TurnRecord, event: e.SessionStatusRescheduled, event_id: str | None
+    ) -> list[Output]:
+        return [Deliver(SystemMessage("status_rescheduled", event.raw))]
+
+    def _on_session_end(
+        self,
+        turn: TurnRecord,
+        event: e.SessionStatusTerminated | e.Terminated | e.SessionDeleted,
+        event_id: str | None,
+    ) -> list[Output]:
+        if isinstance(event, e.SessionDeleted):
+            ending = TurnEnding.failure("deleted", "the session was deleted")
+        else:  # §7 defect 1: both spellings end the turn
+            reason = f": {event.reason}" if event.reason else ""
+            ending = TurnEnding.failure("terminated", f"the session was terminated{reason}")
+        out = self._finish(turn, ending)
+        self._end_session(event)
+        return out
+
+    def _on_malformed(
+        self, turn: TurnRecord, event: e.MalformedEvent, event_id: str | None
+    ) -> list[Output]:
+        where = f" (id {event_id})" if event_id else ""
+        turn.acc.warn(f"malformed {event.type or 'event'} frame{where}: {event.reason}")
+        return []
+
+    def _no_effect(self, turn: TurnRecord, event: e.Event, event_id: str | None) -> list[Output]:
         # user.message echoes, status_running and unknown events add nothing here.
+        return []
 
     def _assistant(
         self,
         turn: TurnRecord,
-        event: Event,
+        event: e.Event,
         event_id: str | None,
         content: tuple[ContentBlock, ...],
     ) -> Deliver:
@@ -643,16 +550,47 @@ class Conversation:
             model=turn.model,
             uuid=event_id,
             session_id=self.session_id,
-            turn_id=event.turn_id or turn.first_turn_id,
+            turn_id=event.turn_id or turn.corr.first_turn_id,
         )
         return Deliver(message)
 
-    def _on_session_error(self, turn: TurnRecord, event: SessionError, out: list[Output]) -> None:
-        error = event.error
-        out.append(Deliver(SystemMessage("session_error", event.raw)))
-        message = error.message or f"the session failed ({error.type or event.code or 'unknown'})"
-        if error.retry_status == "retrying":  # §6.4, §7 defect 4: not terminal
-            turn.retrying_errors.append(message)
-            turn.acc.warn(f"session.error {error.type or ''} (server retrying): {message}")
-        else:  # exhausted, terminal, absent, unknown, or the legacy string form
-            self._finish(turn, Outcome.failure("session_error", message), out)
+
+_Handler = Callable[[Conversation, TurnRecord, Any, str | None], list[Output]]
+
+_HANDLERS: dict[type[Any], _Handler] = {
+    e.AgentMessageEvent: Conversation._on_message,
+    e.SpanModelRequestStart: Conversation._on_span_start,
+    e.SpanModelRequestEnd: Conversation._on_span_end,
+    e.AgentToolUse: Conversation._on_tool_use,
+    e.AgentMCPToolUse: Conversation._on_tool_use,
+    e.AgentCustomToolUse: Conversation._on_tool_use,
+    e.AgentToolResult: Conversation._on_tool_result,
+    e.AgentMCPToolResult: Conversation._on_tool_result,
+    e.AgentThinking: Conversation._on_thinking,
+    e.EventStart: Conversation._on_preview,
+    e.EventDelta: Conversation._on_preview,
+    e.SessionStatusIdle: Conversation._on_idle,
+    e.UserCustomToolResult: Conversation._on_answer,
+    e.UserToolConfirmation: Conversation._on_answer,
+    e.UserInterrupt: Conversation._on_interrupt,
+    e.SessionError: Conversation._on_session_error,
+    e.SessionStatusRescheduled: Conversation._on_rescheduled,
+    e.SessionStatusTerminated: Conversation._on_session_end,
+    e.Terminated: Conversation._on_session_end,
+    e.SessionDeleted: Conversation._on_session_end,
+    e.MalformedEvent: Conversation._on_malformed,
+}
+"""The handler of each event class of the current turn (§6.4), looked up by exact class.
+
+Built once; :func:`_handler_for` adds any other class the first time it is met.
+"""
+
+
+def _handler_for(cls: type[Any]) -> _Handler:
+    """The handler of an event class not in :data:`_HANDLERS` yet, remembered there: that of
+    its nearest handled base class, else one with no effect."""
+    handler = next(
+        (_HANDLERS[base] for base in cls.__mro__ if base in _HANDLERS), Conversation._no_effect
+    )
+    _HANDLERS[cls] = handler
+    return handler
