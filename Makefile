@@ -17,7 +17,7 @@ install: $(STAMP)
 lint: install
 	$(BIN)/ruff check qoder tests benchmarks examples
 	$(BIN)/ruff format --check qoder tests benchmarks examples
-	$(BIN)/mypy --strict qoder
+	$(BIN)/mypy --strict qoder tests
 
 test: lint
 	$(BIN)/python -m pytest

@@ -24,37 +24,60 @@ def render_turn(messages: Iterable[Message], out: TextIO) -> ResultMessage | Non
     result: ResultMessage | None = None
     for message in messages:
         if isinstance(message, StreamEvent):
-            text = _delta_text(message)
-            if text:
-                if message.uuid not in streamed:
-                    out.write("agent> ")
-                    streamed.add(message.uuid)
-                out.write(text)
-                out.flush()
+            _render_preview(message, streamed, out)
         elif isinstance(message, AssistantMessage):
-            for block in message.content:
-                if isinstance(block, TextBlock):
-                    if message.uuid in streamed:
-                        out.write("\n")
-                    else:
-                        out.write(f"agent> {block.text}\n")
-                elif isinstance(block, ToolUseBlock):
-                    out.write(f"  [tool {block.name} {block.input}]\n")
-                elif isinstance(block, ThinkingBlock) and block.thinking:
-                    out.write(f"  [thinking] {block.thinking}\n")
-        elif isinstance(message, UserMessage) and not isinstance(message.content, str):
-            for item in message.content:
-                if isinstance(item, ToolResultBlock):
-                    status = "error" if item.is_error else "ok"
-                    out.write(f"  [tool result: {status}]\n")
+            _render_assistant(message, streamed, out)
+        elif isinstance(message, UserMessage):
+            _render_tool_results(message, out)
         elif isinstance(message, SystemMessage):
             out.write(f"  [{message.subtype}]\n")
         elif isinstance(message, ResultMessage):
             result = message
-            if message.is_error:
-                out.write(f"  [turn failed: {'; '.join(message.errors) or message.subtype}]\n")
+            _render_outcome(message, out)
         out.flush()
     return result
+
+
+def _render_preview(message: StreamEvent, streamed: set[str], out: TextIO) -> None:
+    """Stream a text delta, opening the ``agent>`` line on the message's first one."""
+    text = _delta_text(message)
+    if not text:
+        return
+    if message.uuid not in streamed:
+        out.write("agent> ")
+        streamed.add(message.uuid)
+    out.write(text)
+    out.flush()
+
+
+def _render_assistant(message: AssistantMessage, streamed: set[str], out: TextIO) -> None:
+    """Write a final message's blocks; text already streamed as a preview only ends its line."""
+    for block in message.content:
+        if isinstance(block, TextBlock):
+            if message.uuid in streamed:
+                out.write("\n")
+            else:
+                out.write(f"agent> {block.text}\n")
+        elif isinstance(block, ToolUseBlock):
+            out.write(f"  [tool {block.name} {block.input}]\n")
+        elif isinstance(block, ThinkingBlock) and block.thinking:
+            out.write(f"  [thinking] {block.thinking}\n")
+
+
+def _render_tool_results(message: UserMessage, out: TextIO) -> None:
+    """One status line per tool result the message carries (a plain-text prompt shows none)."""
+    if isinstance(message.content, str):
+        return
+    for item in message.content:
+        if isinstance(item, ToolResultBlock):
+            status = "error" if item.is_error else "ok"
+            out.write(f"  [tool result: {status}]\n")
+
+
+def _render_outcome(message: ResultMessage, out: TextIO) -> None:
+    """Say why a turn failed; a successful turn needs no line."""
+    if message.is_error:
+        out.write(f"  [turn failed: {'; '.join(message.errors) or message.subtype}]\n")
 
 
 def _delta_text(message: StreamEvent) -> str:

@@ -1,4 +1,4 @@
-"""Playing one turn of a :class:`ScriptedAgent` on a session (PROTOCOL.md §6.8, §6.7, §3.9).
+"""Playing one turn of a :class:`ScriptedAgent` on a session (docs/protocol.md §6.8, §6.7, §3.9).
 
 Per model request: ``span.model_request_start`` → [``agent.thinking``] → ``agent.message`` /
 tool-use events → ``span.model_request_end`` → [``agent.tool_result``]; the turn opens with
@@ -157,38 +157,56 @@ class Turn:
                 self._request_action()
                 return
             self._pc += 1
-            if isinstance(step, Reply):
-                self._open_span()
-                for part in step.parts:
-                    text = self.context.render(part)
-                    self._text.append(text)
-                    self._spoke(text)
-                    self.emit("agent.message", {"content": [{"type": "text", "text": text}]})
-            elif isinstance(step, Think):
-                self._open_span()
-                self._spoke(step.text or "")
-                self.emit("agent.thinking", {} if step.text is None else {"thinking": step.text})
-            elif isinstance(step, ToolUse):
-                self._open_span()
-                event = self.emit("agent.tool_use", self._tool_fields(step))
-                self._close_span()
-                self._tool_result(step, event, allowed=step.permission == "allow")
-            elif isinstance(step, SessionError):
-                self._session_error(step)
-            elif isinstance(step, Hold):
+            if isinstance(step, Hold):
                 self.held = True
                 return
-            elif isinstance(step, Usage):
-                if self._span is not None:
-                    self._span.usage = step
-                else:
-                    self._next_usage = step
-            elif isinstance(step, Stop):
-                self._finish(step.reason)
-            elif isinstance(step, Emit):
-                self.emit(step.type, dict(step.fields))
+            self._play_step(step)
         if not self.finished:
             self._finish("end_turn")
+
+    def _play_step(self, step: Step) -> None:
+        """Play one step that neither blocks on the client nor holds the turn."""
+        if isinstance(step, Reply):
+            self._reply(step)
+        elif isinstance(step, Think):
+            self._think(step)
+        elif isinstance(step, ToolUse):
+            self._tool_use(step)
+        elif isinstance(step, SessionError):
+            self._session_error(step)
+        elif isinstance(step, Usage):
+            self._usage(step)
+        elif isinstance(step, Stop):
+            self._finish(step.reason)
+        elif isinstance(step, Emit):
+            self.emit(step.type, dict(step.fields))
+
+    def _reply(self, step: Reply) -> None:
+        self._open_span()
+        for part in step.parts:
+            text = self.context.render(part)
+            self._text.append(text)
+            self._spoke(text)
+            self.emit("agent.message", {"content": [{"type": "text", "text": text}]})
+
+    def _think(self, step: Think) -> None:
+        self._open_span()
+        self._spoke(step.text or "")
+        self.emit("agent.thinking", {} if step.text is None else {"thinking": step.text})
+
+    def _tool_use(self, step: ToolUse) -> None:
+        """A built-in tool run unasked: its use ends the model request, its result follows."""
+        self._open_span()
+        event = self.emit("agent.tool_use", self._tool_fields(step))
+        self._close_span()
+        self._tool_result(step, event, allowed=step.permission == "allow")
+
+    def _usage(self, step: Usage) -> None:
+        """Set the usage of the open model request, or else of the next one."""
+        if self._span is not None:
+            self._span.usage = step
+        else:
+            self._next_usage = step
 
     @staticmethod
     def _blocks(step: Step) -> bool:

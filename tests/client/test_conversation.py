@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import httpx
 import pytest
 
@@ -26,7 +28,7 @@ def options(**overrides: object) -> QoderAgentOptions:
     return QoderAgentOptions(**values)  # type: ignore[arg-type]
 
 
-def texts(messages: list[object]) -> list[str]:
+def texts(messages: Iterable[object]) -> list[str]:
     return [
         block.text
         for message in messages

@@ -189,14 +189,14 @@ def test_the_two_facades_have_the_same_public_api() -> None:
     assert QoderSDKClient is AsyncClient
 
     def public(cls: type) -> list[tuple[str, list[tuple[str, object, object]]]]:
-        out = []
+        out: list[tuple[str, list[tuple[str, object, object]]]] = []
         for name, member in vars(cls).items():
             if name.startswith("_") and name not in ("__init__",):
                 continue
             if isinstance(member, property):
                 out.append((name, []))
                 continue
-            params = [
+            params: list[tuple[str, object, object]] = [
                 (p.name, p.kind, p.default) for p in inspect.signature(member).parameters.values()
             ]
             out.append((name, params))

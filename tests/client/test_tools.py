@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from qoder import (
     AssistantMessage,
+    CustomTool,
     PermissionResultDeny,
     ResultMessage,
     ToolPermissionContext,
@@ -19,12 +21,18 @@ from tests.client.scripted import ScriptedAPI, stream_of
 from tests.client.test_conversation import options, texts
 
 
+def described(description: str) -> Callable[[Callable[..., Any]], CustomTool]:
+    """``tool(description=...)`` with its type: the keyword form of ``qoder.tool`` returns Any."""
+    decorate: Callable[[Callable[..., Any]], CustomTool] = tool(description=description)
+    return decorate
+
+
 def custom_tool_turn(
     name: str = "get_weather",
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Appendix B: the events before the client's answer, and after it."""
     t = {"turn_id": "turn_21"}
-    before = [
+    before: list[dict[str, Any]] = [
         {
             "id": "evt_21",
             "type": "user.message",
@@ -55,7 +63,7 @@ def custom_tool_turn(
             "stop_reason": {"type": "requires_action", "event_ids": ["evt_24"]},
         },
     ]
-    after = [
+    after: list[dict[str, Any]] = [
         {
             "id": "evt_27",
             "type": "user.custom_tool_result",
@@ -94,13 +102,13 @@ def test_custom_tool_round_trip(facade: Facade, api: ScriptedAPI, kind: str) -> 
 
     if kind == "sync_handler":
 
-        @tool(description="Current weather for a city")
+        @described("Current weather for a city")
         def get_weather(city: str) -> str:
             calls.append(city)
             return "18°C, sunny"
     else:
 
-        @tool(description="Current weather for a city")
+        @described("Current weather for a city")
         async def get_weather(city: str) -> str:
             calls.append(city)
             return "18°C, sunny"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
@@ -24,6 +24,13 @@ def frame(data: Any, *, event: str = "message", frame_id: str | None = None) -> 
 
 def decode(data: Any, **kwargs: Any) -> e.Event | None:
     return decode_frame(frame(data, **kwargs))
+
+
+def decode_event(data: Any, **kwargs: Any) -> e.Event:
+    """Decode a frame that must give an event (not be skipped)."""
+    event = decode(data, **kwargs)
+    assert event is not None, data
+    return event
 
 
 CANONICAL: list[tuple[dict[str, Any], type[Any], dict[str, Any]]] = [
@@ -196,7 +203,7 @@ def test_every_canonical_event_type(
         "processed_at": "2026-05-18T03:40:48.888851795Z",
     }
     wire = {**envelope, **wire, "future_field": {"x": 1}}
-    event = decode(wire, frame_id="evt_01")
+    event = decode_event(wire, frame_id="evt_01")
     assert type(event) is cls
     assert event.type == wire["type"]
     assert (event.id, event.turn_id, event.processed_at) == (
@@ -255,7 +262,7 @@ def test_every_canonical_event_type(
     ],
 )
 def test_variants_fold_into_canonical_fields(wire: dict[str, Any], check: Any) -> None:
-    event = decode(wire)
+    event = decode_event(wire)
     assert not isinstance(event, e.MalformedEvent), event
     assert check(event)
     assert event.raw == wire
@@ -421,7 +428,8 @@ def test_recorded_rest_events_decode() -> None:
         e.AgentMessageEvent,
         e.UserMessageEvent,
     ]
-    assert decoded[1].content == (b.TextBlock("Hello! How can I help you today?"),)
+    reply = cast(e.AgentMessageEvent, decoded[1])  # its type is asserted just above
+    assert reply.content == (b.TextBlock("Hello! How can I help you today?"),)
     assert all(ev.turn_id is None for ev in decoded)  # §1.1: no recorded event carries turn_id
 
 
