@@ -68,7 +68,7 @@ class Spec:
 
 def specs(turns: int) -> tuple[Spec, ...]:
     """The clients, in the order they run. The official agent SDK ends a turn only at the next
-    keep-alive (PROTOCOL.md §7 #11), about ``KEEPALIVE`` seconds a turn, and gets the largest
+    keep-alive (docs/protocol.md §7 #11), about ``KEEPALIVE`` seconds a turn, and gets the largest
     share of the budget; the informational run repeats it with 20x more frequent keep-alives."""
     sync_label = "**qoder `SyncClient`**"
     async_label = "**qoder `AsyncClient` (asyncio)**"

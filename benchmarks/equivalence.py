@@ -10,7 +10,7 @@ each of a palette of JSON values or goes missing. The stdlib JSON shortcut is co
 decoder's fast paths are checked too: the same frames whatever the chunking (64 KiB, 4093,
 1024, 13 bytes, one piece) or the line ends (CRLF), the same as httpx-sse reads, and, on random
 streams of persisted events mixed with every odd line (comments, retry, keep-alives, previews,
-CRLF, NUL ids, invalid UTF-8), the same as a plain reference reading of PROTOCOL.md §5. Those
+CRLF, NUL ids, invalid UTF-8), the same as a plain reference reading of docs/protocol.md §5. Those
 streams are larger than the unit tests' (the bulk paths engage from 4 KiB).
 """
 
@@ -183,7 +183,7 @@ def _check_framing(body: bytes) -> tuple[list[SSEFrame], int]:
 
 
 def _reference_frames(stream: bytes) -> list[tuple[str, str, str | None, str, int | None]]:
-    """A plain, whole-input reading of PROTOCOL.md §5 (no size limit is reached here)."""
+    """A plain, whole-input reading of docs/protocol.md §5 (no size limit is reached here)."""
     text = stream.decode("utf-8", errors="replace").removeprefix("\ufeff")
     frames: list[tuple[str, str, str | None, str, int | None]] = []
     values: list[str] = []

@@ -3,7 +3,7 @@
 The mix follows a busy session: about 70% ``agent.message`` (5-60 words of text), the rest
 thinking signals, model-request spans (the end carrying ``model_usage``), tool calls with their
 results, and running/idle status changes. Every event carries the full envelope the service
-sends (PROTOCOL.md §4.0) and is framed as in §3.11: ``id:``, ``event:``, one compact ``data:``
+sends (docs/protocol.md §4.0) and is framed as in §3.11: ``id:``, ``event:``, one compact ``data:``
 line, blank line. The same seed always yields the same bytes.
 """
 

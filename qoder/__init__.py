@@ -18,8 +18,6 @@
 in-memory emulator of the API for your own tests.
 """
 
-__version__ = "0.1.0"
-
 from ._async.client import AsyncClient
 from ._async.query import query
 from ._protocol.blocks import (
@@ -52,6 +50,7 @@ from ._protocol.messages import (
 )
 from ._sync.client import SyncClient
 from ._sync.query import query_sync
+from ._version import __version__
 from .errors import (
     APIConnectionError,
     APIError,

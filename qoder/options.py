@@ -1,6 +1,6 @@
 """Client options, authentication helpers, and how they resolve against the environment.
 
-Explicit arguments win over environment variables (PROTOCOL.md §2.1). Resolution happens in
+Explicit arguments win over environment variables (docs/protocol.md §2.1). Resolution happens in
 :func:`resolve_options`, called by ``connect()``: a missing token or agent is a
 :class:`~qoder.errors.ConfigurationError` that names what to set, raised before any request.
 """
@@ -15,6 +15,10 @@ from typing import Any
 import attrs
 import httpx
 
+from ._protocol.config import SessionConfig
+from ._protocol.effects import Timeouts
+from ._protocol.specs import AgentSpec, EnvironmentSpec
+from ._version import __version__
 from .errors import ConfigurationError
 from .tools import CustomTool, PermissionDecision, ToolPermissionContext
 
@@ -25,7 +29,6 @@ __all__ = [
     "EnvAccessToken",
     "EnvironmentSpec",
     "QoderAgentOptions",
-    "ResolvedOptions",
     "access_token",
     "access_token_from_env",
     "resolve_options",
@@ -96,29 +99,6 @@ def access_token_from_env(env_var: str = TOKEN_ENV_VARS[0]) -> EnvAccessToken:
 def access_token(token: str) -> AccessToken:
     """Wrap a token given in code, so that it stays out of reprs and logs."""
     return AccessToken(token)
-
-
-@attrs.frozen(kw_only=True)
-class AgentSpec:
-    """An agent for ``connect()`` to create (``POST /agents``) when no agent id is given."""
-
-    name: str
-    model: str | dict[str, Any] = "ultimate"
-    system: str | None = None
-    description: str | None = None
-    tools: Sequence[dict[str, Any]] = ({"type": "agent_toolset_20260401"},)
-    mcp_servers: Sequence[dict[str, Any]] = ()
-    skills: Sequence[dict[str, Any]] = ()
-    metadata: Mapping[str, str] = attrs.field(factory=dict)
-
-
-@attrs.frozen(kw_only=True)
-class EnvironmentSpec:
-    """An environment for ``connect()`` to create (``POST /environments``)."""
-
-    name: str = "qoder-python"
-    networking: str = "unrestricted"
-    metadata: Mapping[str, str] = attrs.field(factory=dict)
 
 
 CanUseTool = Callable[
@@ -199,19 +179,6 @@ class QoderAgentOptions:
     default_headers: Mapping[str, str] = attrs.field(factory=dict)
 
 
-@attrs.frozen(kw_only=True)
-class ResolvedOptions:
-    """Options after the environment has been consulted; what the facades run with."""
-
-    token: AccessToken
-    base_url: str
-    agent: str | AgentSpec | None
-    environment: str | EnvironmentSpec | None
-    resume: str | None
-    timeout: httpx.Timeout
-    options: QoderAgentOptions
-
-
 def _first_env(environ: Mapping[str, str], names: Sequence[str]) -> str | None:
     for name in names:
         value = environ.get(name, "").strip()
@@ -235,7 +202,7 @@ def normalize_base_url(url: str) -> str:
 
 def resolve_options(
     options: QoderAgentOptions | None, environ: Mapping[str, str] | None = None
-) -> ResolvedOptions:
+) -> SessionConfig:
     """Resolve explicit options against the environment (explicit wins; blanks are unset)."""
     opts = options or QoderAgentOptions()
     env = os.environ if environ is None else environ
@@ -281,12 +248,33 @@ def resolve_options(
     if opts.stream_idle_timeout <= 0:
         raise ConfigurationError("stream_idle_timeout must be positive")
 
-    return ResolvedOptions(
-        token=token,
+    return SessionConfig(
+        token=token.reveal(),
         base_url=base_url,
+        version=__version__,
+        timeouts=Timeouts(
+            connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
+        ),
+        stream_idle_timeout=opts.stream_idle_timeout,
         agent=agent,
+        agent_version=opts.agent_version,
         environment=environment,
         resume=opts.resume,
-        timeout=timeout,
-        options=opts,
+        session_title=opts.session_title,
+        session_metadata=opts.session_metadata,
+        environment_variables=opts.environment_variables,
+        resources=opts.resources,
+        vault_ids=opts.vault_ids,
+        max_credit_cost=opts.max_credit_cost,
+        include_partial_messages=opts.include_partial_messages,
+        tools=tuple(opts.tools),
+        can_use_tool=opts.can_use_tool,
+        on_auth_expired=opts.on_auth_expired,
+        max_retries=opts.max_retries,
+        max_stream_reconnects=opts.max_stream_reconnects,
+        stream_reconnect_delay=opts.stream_reconnect_delay,
+        max_buffered_messages=opts.max_buffered_messages,
+        workspace_id=opts.workspace_id,
+        betas=tuple(opts.betas),
+        default_headers=dict(opts.default_headers),
     )

@@ -23,12 +23,18 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, Union
 
 import attrs
 
-from ._protocol.blocks import ContentBlock, TextBlock
+from ._protocol.answers import (
+    PermissionDecision,
+    PermissionResultAllow,
+    PermissionResultDeny,
+    ToolPermissionContext,
+    ToolResult,
+)
 
 __all__ = [
     "CustomTool",
@@ -39,42 +45,6 @@ __all__ = [
     "ToolResult",
     "tool",
 ]
-
-
-@attrs.frozen
-class PermissionResultAllow:
-    """Let the tool call run."""
-
-    behavior: str = "allow"
-
-
-@attrs.frozen
-class PermissionResultDeny:
-    """Refuse the tool call; ``message`` is shown to the model."""
-
-    message: str = ""
-    behavior: str = "deny"
-
-
-PermissionDecision = PermissionResultAllow | PermissionResultDeny
-
-
-@attrs.frozen
-class ToolPermissionContext:
-    """What a ``can_use_tool`` callback knows about the call besides its name and input."""
-
-    tool_use_id: str
-    session_id: str
-    kind: str = "builtin"
-    server_name: str | None = None
-
-
-@attrs.frozen
-class ToolResult:
-    """A tool's answer: text or content blocks, and whether it failed."""
-
-    content: str | Sequence[ContentBlock | dict[str, Any]]
-    is_error: bool = False
 
 
 _JSON_TYPES: Mapping[Any, str] = {
@@ -166,23 +136,3 @@ def tool(
         )
 
     return wrap(func) if func is not None else wrap
-
-
-def describe_failure(tool_name: str, error: BaseException) -> str:
-    """The text an agent sees when a tool handler raised."""
-    return f"Tool {tool_name!r} failed: {type(error).__name__}: {error}"
-
-
-def result_content(value: Any) -> tuple[tuple[ContentBlock | dict[str, Any], ...], bool]:
-    """Normalise a handler's return value into content blocks and an error flag."""
-    content: Any = value.content if isinstance(value, ToolResult) else value
-    is_error = value.is_error if isinstance(value, ToolResult) else False
-    if content is None:
-        return (), is_error
-    if isinstance(content, str):
-        return (TextBlock(content),), is_error
-    if isinstance(content, (list, tuple)):
-        return tuple(
-            TextBlock(item) if isinstance(item, str) else item for item in content
-        ), is_error
-    return (TextBlock(str(content)),), is_error

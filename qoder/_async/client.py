@@ -1,32 +1,34 @@
 """``AsyncClient``: a conversation with a Cloud Agent, for asyncio and trio (through anyio).
 
-The twin of :mod:`qoder._sync.client`: the same methods in the same order with the same
-docstrings; every decision lives in :class:`qoder._protocol.session.ClientCore`.
+A driver of :class:`qoder._protocol.flows.SessionCore`: its public methods each run one flow,
+and :meth:`AsyncClient._perform` carries out the effects with httpx and anyio. The twin of
+:mod:`qoder._sync.client`; what differs is only what must: cancel scopes where the sync one
+has a lock and a socket shutdown, user callables awaited or run in a worker thread, and
+async generators closed explicitly.
 """
 
 from __future__ import annotations
 
-import inspect
-import random
-import time
+import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import anyio
 import httpx
 
-from .._base import ClientCore, StreamGone, StreamRetry
-from .._protocol import requests as rq
+from .._http import abyte_chunks, build_request, no_response, stream_ended, timeout
+from .._protocol import effects as fx
 from .._protocol.events import Event
+from .._protocol.flows import Flow, SessionCore
 from .._protocol.messages import Message
-from .._protocol.retry import NoResponse, Received, RefreshAuth, Send, Sleep
-from .._protocol.turn import AskPermission, RunCustomTool
-from ..errors import ClientStateError, QoderError
-from ..options import QoderAgentOptions
+from ..options import QoderAgentOptions, resolve_options
 from ..tools import PermissionDecision
+from .callables import call_user
 
 __all__ = ["AsyncClient"]
+
+T = TypeVar("T")
 
 
 class AsyncClient:
@@ -49,12 +51,14 @@ class AsyncClient:
         *,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        self._core = ClientCore(options)
+        self._options = options or QoderAgentOptions()
+        self._core = SessionCore()
         self._http = http_client
         self._owns_http = http_client is None
         self._response: httpx.Response | None = None
         self._chunks: AsyncGenerator[bytes, None] | None = None
-        self._reader: anyio.CancelScope | None = None
+        self._read_scope: anyio.CancelScope | None = None  # a ReadChunk under way
+        self._reader_scope: anyio.CancelScope | None = None  # a reading flow under way
         self._reader_gone: anyio.Event | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -65,37 +69,19 @@ class AsyncClient:
         Raises :class:`~qoder.ConfigurationError` before any request when the token or the
         agent is missing, and :class:`~qoder.ClientStateError` when called twice.
         """
-        resolved = self._core.begin_connect()
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=resolved.timeout)
         try:
-            steps = self._core.connect_steps()
-            reply: Any = None
-            while True:
-                try:
-                    request = steps.send(reply)
-                except StopIteration:
-                    break
-                reply = await self._call(request)
-            await self._open_stream()
-            self._core.finish_connect()
+            await self._run(self._core.connect(functools.partial(resolve_options, self._options)))
         except BaseException:
-            self._core.close()
             with anyio.CancelScope(shield=True):
-                await self._release()
+                await self._close_stream()
+                await self._close_http()
             raise
 
     async def disconnect(self) -> None:
         """Close the stream and, if the client made it, the HTTP client. Idempotent; safe
         while another task or thread is iterating (that one then ends)."""
-        if not self._core.close():
-            return
-        if self._reader is not None and self._reader_gone is not None:
-            self._reader.cancel()
-            with anyio.CancelScope(shield=True):
-                await self._reader_gone.wait()
         with anyio.CancelScope(shield=True):
-            await self._release()
+            await self._run(self._core.disconnect())
 
     async def __aenter__(self) -> AsyncClient:
         await self.connect()
@@ -122,58 +108,34 @@ class AsyncClient:
         Read the turn with :meth:`receive_response`. A turn still underway raises
         :class:`~qoder.ClientStateError`: read it to its ``ResultMessage`` or interrupt it.
         """
-        request = self._core.query_request(prompt)
-        try:
-            reply = await self._call(request)
-        except BaseException:
-            self._core.query_failed()
-            raise
-        self._core.query_replied(reply)
+        await self._run(self._core.query(prompt))
 
     async def receive_response(self) -> AsyncIterator[Message]:
         """Yield the current turn's messages; ends after its :class:`~qoder.ResultMessage`.
 
         Unread messages of an earlier turn come first. With no turn underway it ends at once.
         """
-        self._core.require_connected("receive_response")
-        if self._core.nothing_to_receive():
-            return
-        while True:
-            message = self._core.next_message()
-            if message is None:
-                if not await self._pump():
-                    return
-                continue
-            yield message
-            if self._core.is_final_result(message):
-                return
+        stop_turn = await self._run(self._core.response_turn())
+        if stop_turn is not None:
+            async for message in self._deliveries(stop_turn, "receive_response"):
+                yield message
 
     async def receive_messages(self) -> AsyncIterator[Message]:
         """Yield every message of every turn, until :meth:`disconnect`."""
-        self._core.require_connected("receive_messages")
-        while True:
-            message = self._core.next_message()
-            if message is None:
-                if not await self._pump():
-                    return
-                continue
+        async for message in self._deliveries(None, "receive_messages"):
             yield message
 
     async def receive_events(self) -> AsyncIterator[Event]:
         """Yield the typed wire events as they arrive (unknown and malformed ones included),
         until :meth:`disconnect`. Turns still end and tools still run meanwhile; their messages
         wait for :meth:`receive_response`. Read from one task or thread at a time."""
-        self._core.require_connected("receive_events")
-        self._core.collecting_events = True
         try:
-            while True:
-                event = self._core.next_event()
-                if event is not None:
-                    yield event
-                elif not await self._pump():
-                    return
+            method: str | None = "receive_events"
+            while (event := await self._read(self._core.next_event(method))) is not None:
+                yield event
+                method = None
         finally:
-            self._core.collecting_events = False
+            await self._run(self._core.stop_events())
 
     async def respond(
         self,
@@ -188,192 +150,132 @@ class AsyncClient:
         content blocks or a :class:`~qoder.ToolResult`); ``confirmations`` maps permission
         requests to a decision. Answer every pending call in one call of this method.
         """
-        request = self._core.respond_request(tool_results, confirmations)
-        self._core.respond_replied(await self._call(request))
+        await self._run(self._core.respond(tool_results, confirmations))
 
     async def interrupt(self) -> None:
         """Ask the agent to stop the current turn; its ``ResultMessage`` still arrives."""
-        reply = await self._call(self._core.interrupt_request())
-        self._core.answer_replied(reply)
+        await self._run(self._core.interrupt())
 
-    # --- I/O -----------------------------------------------------------------------------------
+    # --- the driver ----------------------------------------------------------------------------
 
-    async def _call(self, request: rq.APIRequest) -> Any:
-        """Run one request through the retrying call driver; return its JSON."""
-        flow = self._core.call_flow(request)
-        sent: Any = None
-        while True:
-            try:
-                action = flow.send(sent)
-            except StopIteration as done:
-                received: Received = done.value
-                return self._core.parse_json(received.status, received.body)
-            if isinstance(action, Send):
-                sent = await self._send(action)
-            elif isinstance(action, Sleep):
-                await anyio.sleep(action.seconds)
-                sent = None
-            elif isinstance(action, RefreshAuth):
-                sent = await self._refresh_auth()
-
-    def _build(
-        self, request: rq.APIRequest, headers: dict[str, str] | None = None
-    ) -> httpx.Request:
-        return self._require_http().build_request(
-            request.method,
-            self._core.base_url + request.path,
-            params=list(request.params),
-            headers={**self._core.headers(), **dict(request.headers), **(headers or {})},
-            json=None if request.json is rq.NO_BODY else request.json,
-            timeout=self._core.stream_timeout() if request.stream else httpx.USE_CLIENT_DEFAULT,
-        )
-
-    async def _send(self, action: Send) -> Received | NoResponse:
+    async def _run(self, flow: Flow[T]) -> T:
+        """Run one flow of the core to its end, performing every effect it yields."""
+        result: fx.EffectResult = None
         try:
-            response = await self._require_http().send(self._build(action.request, action.headers))
-        except httpx.TimeoutException as error:
-            return NoResponse(error=error, timeout=True)
-        except httpx.TransportError as error:
-            return NoResponse(error=error, timeout=False)
-        return Received(
-            status=response.status_code, headers=response.headers, body=response.content
-        )
-
-    async def _refresh_auth(self) -> str | None:
-        hook = self._core.options.on_auth_expired
-        token = hook() if hook is not None else None
-        if token is not None and not isinstance(token, str):
-            token = await token
-        if token:
-            self._core.set_token(token)
-        return token
-
-    async def _open_stream(self) -> None:
-        """Open the event stream from the cursor; retry refusals and failures per §6.6."""
-        while self._core.can_read():
-            request = self._core.stream_request()
-            decision: StreamRetry | StreamGone
-            try:
-                response = await self._require_http().send(self._build(request), stream=True)
-            except httpx.TransportError as error:
-                reason = f"could not open the event stream: {error!r}"
-                decision = self._core.stream_dropped(
-                    reason, time.monotonic(), random.random(), connected=False
-                )
-            else:
-                if response.status_code == 200:
-                    self._response, self._chunks = response, _byte_chunks(response)
-                    self._core.stream_opened(time.monotonic())
-                    return
+            while True:
                 try:
-                    body = await response.aread()
-                finally:
-                    with anyio.CancelScope(shield=True):
-                        await response.aclose()
-                decision = self._core.stream_refused(
-                    request,
-                    response.status_code,
-                    response.headers,
-                    body,
-                    time.monotonic(),
-                    random.random(),
-                )
-            if isinstance(decision, StreamGone):
-                self._core.stream_lost(decision)
+                    effect = flow.send(result)
+                except StopIteration as done:
+                    return cast(T, done.value)
+                result = await self._perform(effect)
+        finally:
+            flow.close()
+
+    async def _deliveries(self, stop_turn: int | None, method: str) -> AsyncIterator[Message]:
+        first: str | None = method
+        while delivery := await self._read(self._core.next_message(stop_turn, first)):
+            yield delivery.message
+            if delivery.last:
                 return
-            await anyio.sleep(decision.delay)
+            first = None
 
-    async def _after_drop(self, reason: str) -> None:
-        """The connection broke: close it and wait out the backoff (the next read reopens)."""
-        await self._close_stream()
-        decision = self._core.stream_dropped(reason, time.monotonic(), random.random())
-        if isinstance(decision, StreamGone):
-            self._core.stream_lost(decision)
-        else:
-            await anyio.sleep(decision.delay)
-
-    async def _pump(self) -> bool:
-        """Make progress once (answer a tool call, or read a chunk and run what it produced);
-        ``False`` when no more can come. One reader at a time; ``disconnect()`` cancels it."""
-        if not self._core.can_read():
-            return False
-        if self._reader is not None:
-            raise ClientStateError(
-                "another task is already reading this client; read it from one task at a time"
-            )
+    async def _read(self, flow: Flow[T]) -> T | None:
+        """Run a reading flow as *the* reader: ``disconnect()`` cancels it (it then gives
+        ``None``) and waits until it has stopped."""
         gone = anyio.Event()
-        self._reader_gone = gone
         try:
             with anyio.CancelScope() as scope:
-                self._reader = scope
-                await self._step()
+                self._reader_scope, self._reader_gone = scope, gone
+                return await self._run(flow)
         finally:
-            self._reader = None
+            self._reader_scope = None
             gone.set()
-        return not scope.cancelled_caught
+        return None  # cancelled by disconnect()
 
-    async def _step(self) -> None:
-        action = self._core.next_answer()
-        if action is not None:  # answers first: one a cancellation interrupted is given again
-            await self._answer(action)
-            return
-        if self._chunks is None:
-            await self._open_stream()
-            return
+    async def _perform(self, effect: fx.Effect) -> fx.EffectResult:
+        match effect:
+            case fx.Send():
+                return await self._send(effect)
+            case fx.ReadChunk():
+                return await self._read_chunk()
+            case fx.OpenStream():
+                return await self._open_stream(effect)
+            case fx.CallUser():
+                return await call_user(effect)
+            case fx.Sleep():
+                await anyio.sleep(effect.seconds)
+            case fx.CloseStream():
+                with anyio.CancelScope(shield=True):
+                    await self._close_stream()
+            case fx.WakeReader():
+                await self._wake_reader(hard=effect.hard)
+            case fx.OpenHTTP():
+                if self._http is None:
+                    self._http = httpx.AsyncClient(timeout=timeout(effect.timeouts))
+            case fx.CloseHTTP():
+                await self._close_http()
+            case _:
+                fx.unhandled(effect)
+        return None
+
+    # --- effects -------------------------------------------------------------------------------
+
+    async def _send(self, effect: fx.Send) -> fx.Received | fx.NoResponse:
+        http = self._require_http()
         try:
-            chunk = await self._chunks.__anext__()
-        except StopAsyncIteration:
-            await self._after_drop("the server closed the event stream")
-            return
-        except httpx.TimeoutException:
-            await self._after_drop("no bytes on the event stream within stream_idle_timeout")
-            return
-        except (httpx.TransportError, httpx.StreamError) as error:
-            await self._after_drop(f"the event stream failed: {error!r}")
-            return
-        except BaseException:
+            response = await http.send(build_request(http, effect))
+        except httpx.TransportError as error:
+            return no_response(error)
+        return fx.Received(response.status_code, response.headers, response.content)
+
+    async def _open_stream(self, effect: fx.OpenStream) -> fx.Received | fx.NoResponse:
+        http = self._require_http()
+        try:
+            response = await http.send(build_request(http, effect), stream=True)
+        except httpx.TransportError as error:
+            return no_response(error)
+        if response.status_code == 200:
+            self._response, self._chunks = response, abyte_chunks(response)
+            return fx.Received(200, response.headers, b"")
+        try:
+            body = await response.aread()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+        return fx.Received(response.status_code, response.headers, body)
+
+    async def _read_chunk(self) -> fx.Chunk | fx.StreamEnded | fx.Woken:
+        chunks = self._chunks
+        if chunks is None:
+            return fx.StreamEnded("error", "the stream is not open")
+        ended: fx.StreamEnded | None = None  # stays None when a WakeReader ends the wait
+        try:
+            with anyio.CancelScope() as scope:  # cancelled by a WakeReader
+                self._read_scope = scope
+                try:
+                    return fx.Chunk(await chunks.__anext__())
+                except StopAsyncIteration:
+                    ended = fx.StreamEnded("eof")
+                except (httpx.TransportError, httpx.StreamError) as error:
+                    ended = stream_ended(error)
+        except BaseException:  # cancelled from outside: the interrupted read broke the stream
             with anyio.CancelScope(shield=True):
                 await self._close_stream()
             raise
-        fed = self._core.feed(chunk)
-        self._core.keep_events(fed.events)
-        if fed.stream_failed is not None:
-            await self._after_drop(fed.stream_failed)
+        finally:
+            self._read_scope = None
+        with anyio.CancelScope(shield=True):
+            await self._close_stream()
+        return ended if ended is not None else fx.Woken()
 
-    async def _answer(self, action: RunCustomTool | AskPermission) -> None:
-        """Run a custom tool or ask ``can_use_tool``, then post the answer."""
-        if isinstance(action, RunCustomTool):
-            tool = self._core.tool_for(action)
-            value: Any = None
-            error: BaseException | None = None
-            try:
-                if tool.is_async:
-                    value = await tool.handler(**action.event.input)
-                else:
-                    value = await anyio.to_thread.run_sync(
-                        lambda: tool.handler(**action.event.input)
-                    )
-            except Exception as exc:
-                error = exc
-            request = self._core.tool_result_request(action, value, error)
-        else:
-            callback = self._core.options.can_use_tool
-            assert callback is not None
-            try:
-                decision = callback(*self._core.permission_args(action))
-                if inspect.isawaitable(decision):
-                    decision = await decision
-            except Exception as exc:
-                decision = self._core.permission_failure(exc)
-            request = self._core.confirmation_request(action, decision)
-        if self._core.is_closed():  # disconnect() while the handler ran
+    async def _wake_reader(self, *, hard: bool) -> None:
+        if not hard:
+            if self._read_scope is not None:
+                self._read_scope.cancel()
             return
-        try:
-            reply = await self._call(request)
-        except QoderError as failure:  # the turn ends with this error rather than hang
-            self._core.answer_failed(failure)
-            return
-        self._core.answer_replied(reply, answered=True)
+        if self._reader_scope is not None and self._reader_gone is not None:
+            self._reader_scope.cancel()
+            await self._reader_gone.wait()
 
     async def _close_stream(self) -> None:
         response, chunks = self._response, self._chunks
@@ -385,22 +287,11 @@ class AsyncClient:
         if response is not None:
             await response.aclose()
 
-    async def _release(self) -> None:
-        await self._close_stream()
+    async def _close_http(self) -> None:
         if self._owns_http and self._http is not None:
             await self._http.aclose()
 
     def _require_http(self) -> httpx.AsyncClient:
         if self._http is None:
-            raise ClientStateError("the client is not connected; call connect() first")
+            raise RuntimeError("no HTTP client: the core asked for I/O before OpenHTTP")
         return self._http
-
-
-async def _byte_chunks(response: httpx.Response) -> AsyncGenerator[bytes, None]:
-    """The response's bytes as an async generator we can close explicitly."""
-    chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
-    try:
-        async for chunk in chunks:
-            yield chunk
-    finally:
-        await chunks.aclose()

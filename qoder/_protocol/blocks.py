@@ -1,4 +1,4 @@
-"""Content blocks: the typed pieces of a message's ``content`` (PROTOCOL.md §4.22).
+"""Content blocks: the typed pieces of a message's ``content`` (docs/protocol.md §4.22).
 
 The same frozen classes serve the wire events and the messages users read, so a text block
 decoded from the stream is handed to the user as it is, without a copy. Blocks the protocol does

@@ -1,4 +1,4 @@
-"""The typed wire events of a session stream, one frozen class per event type (PROTOCOL.md §4).
+"""The typed wire events of a session stream, one frozen class per event type (docs/protocol.md §4).
 
 Every event keeps the decoded JSON object it came from in ``raw`` (left out of ``repr`` and
 equality), so nothing the server sent is lost even when this client does not model a field.

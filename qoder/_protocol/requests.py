@@ -1,6 +1,6 @@
 """What to send: one request description per endpoint, and the event params a turn posts.
 
-Every REST call of PROTOCOL.md §3 is described here as an :class:`APIRequest` value (method,
+Every REST call of docs/protocol.md §3 is described here as an :class:`APIRequest` value (method,
 path, query, JSON body, extra headers) built by one small function per endpoint. Nothing here
 opens a socket: the sync and the async facades turn the same value into an ``httpx`` request, so
 the wire format (percent-encoded ids, repeated list keys, ``true``/``false``, omitted optionals,
@@ -14,16 +14,14 @@ import enum
 import json
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import attrs
 
-from .. import errors
 from . import blocks as b
+from . import errors
 from .convert import block_to_wire
-
-if TYPE_CHECKING:
-    from qoder.options import AgentSpec, EnvironmentSpec
+from .specs import AgentSpec, EnvironmentSpec
 
 __all__ = [
     "BUSY_MESSAGE",
@@ -51,7 +49,7 @@ __all__ = [
 ]
 
 BUSY_MESSAGE: Final = "Session is currently processing a turn"
-"""The start of the server's 409 text when a turn is running (PROTOCOL.md §2.6)."""
+"""The start of the server's 409 text when a turn is running (docs/protocol.md §2.6)."""
 
 
 class NoBody(enum.Enum):
@@ -91,7 +89,7 @@ class APIRequest:
 
     @property
     def retry_safe(self) -> bool:
-        """True if re-sending cannot do the work twice (PROTOCOL.md §2.5).
+        """True if re-sending cannot do the work twice (docs/protocol.md §2.5).
 
         GET and HEAD read only; every POST and DELETE this client sends carries an
         ``Idempotency-Key`` (added by :func:`~.retry.call_flow`), which makes the server replay
@@ -101,7 +99,7 @@ class APIRequest:
 
     @property
     def needs_idempotency_key(self) -> bool:
-        """POST and DELETE carry an ``Idempotency-Key`` (PROTOCOL.md §2.3)."""
+        """POST and DELETE carry an ``Idempotency-Key`` (docs/protocol.md §2.3)."""
         return self.method in ("POST", "DELETE")
 
     @property

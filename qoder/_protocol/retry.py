@@ -1,6 +1,6 @@
 """When to try a call again, how long to wait, and the loop that does it, without any I/O.
 
-Three policies live here (PROTOCOL.md §2.5, §2.6, §6.6):
+Three policies live here (docs/protocol.md §2.5, §2.6, §6.6):
 
 * :class:`RetryPolicy` decides whether a failed REST attempt is retried and how long to wait
   (``retry-after-ms``, then ``Retry-After``, honoured only within (0, 60] s, else exponential
@@ -45,7 +45,8 @@ from typing import Final
 
 import attrs
 
-from .. import errors
+from . import errors
+from .effects import NoResponse, Received, RefreshAuth, Send, Sleep
 from .requests import APIRequest, header_value
 from .status import error_from_response, is_session_busy, session_busy_error
 
@@ -53,8 +54,8 @@ __all__ = [
     "BUSY_MAX_ATTEMPTS",
     "MAX_RETRY_AFTER",
     "Action",
+    "CallResult",
     "NoResponse",
-    "Outcome",
     "Received",
     "ReconnectBackoff",
     "RefreshAuth",
@@ -119,7 +120,7 @@ def _non_negative(_: object, attribute: attrs.Attribute[int], value: int) -> Non
 
 @attrs.frozen
 class RetryPolicy:
-    """Which failed REST attempts are retried, and after how long (PROTOCOL.md §2.5).
+    """Which failed REST attempts are retried, and after how long (docs/protocol.md §2.5).
 
     ``max_retries`` bounds the HTTP retries of one call (default 2, so at most 3 attempts).
     The 409 busy loop and the auth refresh are not counted against it.
@@ -180,7 +181,7 @@ class RetryPolicy:
 
 @attrs.define
 class ReconnectBackoff:
-    """Pacing of event-stream reconnects (PROTOCOL.md §6.6), as a small state machine.
+    """Pacing of event-stream reconnects (docs/protocol.md §6.6), as a small state machine.
 
     The stream reader calls :meth:`record_connection` each time a connection attempt ends
     (a refused connect counts, with ``duration=0``), or :meth:`record_progress` as soon as a
@@ -235,62 +236,10 @@ class ReconnectBackoff:
 # --- the call driver -------------------------------------------------------------------------
 
 
-@attrs.frozen
-class Send:
-    """Send ``request`` once, adding ``headers`` to the client's base headers.
-
-    ``headers`` holds every header that is not the same for all the client's calls: the
-    request's own (:attr:`APIRequest.headers`), ``Content-Type`` when it has a body,
-    ``X-Qoder-Retry-Count``, ``Idempotency-Key`` on POST and DELETE, and, after a successful
-    :class:`RefreshAuth`, ``Authorization`` with the new token (it overrides the base one;
-    the facade should also adopt the token for its later calls). Answer with
-    :class:`Received` or :class:`NoResponse`.
-    """
-
-    request: APIRequest
-    headers: dict[str, str]
-
-
-@attrs.frozen
-class Sleep:
-    """Wait ``seconds``, then resume the flow with ``next()``. Cancelling here stops the call."""
-
-    seconds: float
-
-
-@attrs.frozen
-class RefreshAuth:
-    """Call the user's ``on_auth_expired`` hook and send back its answer: a new token or None.
-
-    Yielded at most once per call, only when ``call_flow(can_refresh_auth=True)``.
-    """
-
-
-@attrs.frozen
-class Received:
-    """A response: the facade has read the whole body and closed the response.
-
-    Exception: a 2xx answer to a ``stream`` request, whose body is left unread (send
-    ``b""``) for the facade to decode as it arrives; :func:`call_flow` returns it at once.
-    """
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-@attrs.frozen
-class NoResponse:
-    """No response arrived: connect failure, reset, or a timeout (``timeout=True``)."""
-
-    error: Exception
-    timeout: bool
-
-
 Action = Send | Sleep | RefreshAuth
-"""What :func:`call_flow` asks the facade to do."""
-Outcome = Received | NoResponse | str | None
-"""What the facade sends back: a response or its absence after Send, a token after RefreshAuth."""
+"""What :func:`call_flow` asks its driver to do."""
+CallResult = Received | NoResponse | str | None
+"""What the driver sends back: a response or its absence after Send, a token after RefreshAuth."""
 
 
 def _default_key() -> str:
@@ -343,7 +292,7 @@ def call_flow(
     now: Callable[[], float] = time.time,
     new_key: Callable[[], str] = _default_key,
     can_refresh_auth: bool = False,
-) -> Generator[Action, Outcome, Received]:
+) -> Generator[Action, CallResult, Received]:
     """Drive one REST call through retries, the 409 busy loop and an auth refresh.
 
     Args:
@@ -374,82 +323,47 @@ def call_flow(
     reader's job, with :class:`ReconnectBackoff` and a cursor, §6.6).
     """
     url = _url_of(request, method_url)
-    retry_safe = request.retry_safe
-    static: dict[str, str] = dict(request.headers)
-    if request.has_body:
-        static["Content-Type"] = "application/json"
-    key = new_key() if request.needs_idempotency_key else None
-    resends = 0  # X-Qoder-Retry-Count
-    http_retries = 0  # bounded by policy.max_retries
-    busy_attempts = 0
-    authorization: str | None = None
-    refreshed = False
-
+    state = _CallState(request, new_key)
     while True:
-        headers = dict(static)
-        headers["X-Qoder-Retry-Count"] = str(resends)
-        if key is not None:
-            headers["Idempotency-Key"] = key
-        if authorization is not None:
-            headers["Authorization"] = authorization
-        outcome = yield Send(request, headers)
-
+        outcome = yield Send(request, state.headers())
         if isinstance(outcome, NoResponse):
-            if policy.should_retry(
-                retries_done=http_retries, status=None, headers=None, retry_safe=retry_safe
+            if not policy.should_retry(
+                retries_done=state.http_retries,
+                status=None,
+                headers=None,
+                retry_safe=request.retry_safe,
             ):
-                yield Sleep(policy.delay(http_retries, None, rand=rand, now=now))
-                http_retries += 1
-                resends += 1
-                continue
-            raise _connection_error(request, redact(url), outcome, http_retries) from outcome.error
+                raise _connection_error(
+                    request, redact(url), outcome, state.http_retries
+                ) from outcome.error
+            yield Sleep(policy.delay(state.http_retries, None, rand=rand, now=now))
+            state.http_retry()
+            continue
         if not isinstance(outcome, Received):
             raise TypeError(f"call_flow: expected Received or NoResponse, got {outcome!r}")
-
         status = outcome.status
         if 200 <= status <= 299:
             return outcome
-
         if _is_busy_endpoint(request) and is_session_busy(status, outcome.body):
-            busy_attempts += 1
-            if busy_attempts >= BUSY_MAX_ATTEMPTS:
-                raise session_busy_error(
-                    headers=outcome.headers,
-                    body=outcome.body,
-                    method=request.method,
-                    url=url,
-                    redact=redact,
-                    attempts=busy_attempts,
-                )
-            yield Sleep(busy_delay(busy_attempts - 1))
-            if key is not None:
-                key = new_key()
-            resends += 1
+            yield Sleep(state.busy_retry(outcome, url, redact))
             continue
-
-        if status in (401, 403) and can_refresh_auth and not refreshed:
-            refreshed = True
+        if status in (401, 403) and can_refresh_auth and not state.refreshed:
+            state.refreshed = True
             token = yield RefreshAuth()
             if token is not None and not isinstance(token, str):
                 raise TypeError(f"call_flow: expected a token str or None, got {token!r}")
             if token and token.strip():
-                token = token.strip()
-                authorization = f"Bearer {token}"
-                redact = _without(token, redact)
-                resends += 1
+                redact = state.use_token(token.strip(), redact)
                 continue
-
         elif policy.should_retry(
-            retries_done=http_retries,
+            retries_done=state.http_retries,
             status=status,
             headers=outcome.headers,
-            retry_safe=retry_safe,
+            retry_safe=request.retry_safe,
         ):
-            yield Sleep(policy.delay(http_retries, outcome.headers, rand=rand, now=now))
-            http_retries += 1
-            resends += 1
+            yield Sleep(policy.delay(state.http_retries, outcome.headers, rand=rand, now=now))
+            state.http_retry()
             continue
-
         raise error_from_response(
             status=status,
             headers=outcome.headers,
@@ -457,5 +371,57 @@ def call_flow(
             method=request.method,
             url=url,
             redact=redact,
-            retries=http_retries,
+            retries=state.http_retries,
         )
+
+
+class _CallState:
+    """The counters and headers of one call across its attempts (see :func:`call_flow`)."""
+
+    def __init__(self, request: APIRequest, new_key: Callable[[], str]) -> None:
+        self.request = request
+        self.new_key = new_key
+        self.static: dict[str, str] = dict(request.headers)
+        if request.has_body:
+            self.static["Content-Type"] = "application/json"
+        self.key = new_key() if request.needs_idempotency_key else None
+        self.resends = 0  # X-Qoder-Retry-Count
+        self.http_retries = 0  # bounded by policy.max_retries
+        self.busy_attempts = 0
+        self.authorization: str | None = None
+        self.refreshed = False
+
+    def headers(self) -> dict[str, str]:
+        headers = dict(self.static)
+        headers["X-Qoder-Retry-Count"] = str(self.resends)
+        if self.key is not None:
+            headers["Idempotency-Key"] = self.key
+        if self.authorization is not None:
+            headers["Authorization"] = self.authorization
+        return headers
+
+    def http_retry(self) -> None:
+        self.http_retries += 1
+        self.resends += 1
+
+    def busy_retry(self, outcome: Received, url: str, redact: Callable[[str], str]) -> float:
+        """Count a busy answer; the wait before the next attempt, or the busy error."""
+        self.busy_attempts += 1
+        if self.busy_attempts >= BUSY_MAX_ATTEMPTS:
+            raise session_busy_error(
+                headers=outcome.headers,
+                body=outcome.body,
+                method=self.request.method,
+                url=url,
+                redact=redact,
+                attempts=self.busy_attempts,
+            )
+        if self.key is not None:  # a busy answer stored nothing: the next attempt is new
+            self.key = self.new_key()
+        self.resends += 1
+        return busy_delay(self.busy_attempts - 1)
+
+    def use_token(self, token: str, redact: Callable[[str], str]) -> Callable[[str], str]:
+        self.authorization = f"Bearer {token}"
+        self.resends += 1
+        return _without(token, redact)

@@ -16,7 +16,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from .. import errors
+from . import errors
 from .requests import BUSY_MESSAGE, NO_BODY, header_value
 
 __all__ = ["error_from_response", "is_session_busy", "session_busy_error"]

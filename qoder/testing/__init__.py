@@ -1,6 +1,6 @@
 """Test kit: an in-memory emulator of the Qoder Cloud Agents API.
 
-:class:`FakeCloud` speaks PROTOCOL.md with plain JSON: agents, environments, sessions, events,
+:class:`FakeCloud` speaks docs/protocol.md with plain JSON: agents, environments, sessions, events,
 the SSE stream with history replay and ``Last-Event-ID`` resume, turns with ``turn_id``,
 ``requires_action`` tool round trips, interrupt/cancel, the 409 "processing a turn" answer,
 ``Idempotency-Key`` replay, bearer auth, and fault injection. A :class:`ScriptedAgent` decides

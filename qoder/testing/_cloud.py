@@ -1,9 +1,9 @@
 """FakeCloud: the framework-independent emulator of the Cloud Agents API.
 
 ``cloud.handle(EmulatorRequest) -> EmulatorResponse`` implements every endpoint a conversation
-uses (PROTOCOL.md §3), with bearer-token checks, ``Idempotency-Key`` replay, fault injection and
-a record of every request. Adapters put it behind respx (:meth:`FakeCloud.mock`) or an ASGI
-server (:meth:`FakeCloud.asgi_app`, :func:`qoder.testing.serve_in_thread`).
+uses (docs/protocol.md §3), with bearer-token checks, ``Idempotency-Key`` replay, fault
+injection and a record of every request. Adapters put it behind respx (:meth:`FakeCloud.mock`)
+or an ASGI server (:meth:`FakeCloud.asgi_app`, :func:`qoder.testing.serve_in_thread`).
 """
 
 from __future__ import annotations

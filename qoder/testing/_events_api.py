@@ -1,4 +1,4 @@
-"""Handlers of the event endpoints: send, list, stream (PROTOCOL.md §3.9–3.11)."""
+"""Handlers of the event endpoints: send, list, stream (docs/protocol.md §3.9–3.11)."""
 
 from __future__ import annotations
 

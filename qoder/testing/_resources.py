@@ -16,7 +16,7 @@ __all__ = ["AgentRecord", "EnvironmentRecord", "SessionRecord"]
 
 @dataclass
 class AgentRecord:
-    """An agent created with ``POST /agents`` (PROTOCOL.md §3.1)."""
+    """An agent created with ``POST /agents`` (docs/protocol.md §3.1)."""
 
     id: str
     name: str
@@ -71,7 +71,7 @@ class AgentRecord:
 
 @dataclass
 class EnvironmentRecord:
-    """An environment created with ``POST /environments`` (PROTOCOL.md §3.2)."""
+    """An environment created with ``POST /environments`` (docs/protocol.md §3.2)."""
 
     id: str
     name: str
@@ -129,7 +129,7 @@ class SessionRecord:
             self.usage["total_credits"] = round(self.usage["total_credits"] + credits, 6)
 
     def to_json(self) -> dict[str, Any]:
-        """The Session object (PROTOCOL.md §3.3)."""
+        """The Session object (docs/protocol.md §3.3)."""
         return {
             "id": self.id,
             "type": "session",

@@ -1,4 +1,5 @@
-"""Handlers of the resource endpoints: agents, environments, sessions (PROTOCOL.md §3.1–3.8)."""
+"""Handlers of the resource endpoints: agents, environments, sessions (docs/protocol.md
+§3.1–3.8)."""
 
 from __future__ import annotations
 

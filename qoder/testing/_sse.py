@@ -1,4 +1,4 @@
-"""Server-sent-event frames the emulator writes (PROTOCOL.md §3.11, §4.20, §5)."""
+"""Server-sent-event frames the emulator writes (docs/protocol.md §3.11, §4.20, §5)."""
 
 from __future__ import annotations
 

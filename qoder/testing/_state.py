@@ -64,7 +64,7 @@ class CloudState:
         fields: dict[str, Any],
         turn_id: str | None,
     ) -> dict[str, Any]:
-        """Persist an event on ``session`` with the common envelope (PROTOCOL.md §4.0)."""
+        """Persist an event on ``session`` with the common envelope (docs/protocol.md §4.0)."""
         now = self.now()
         event: dict[str, Any] = {"id": self.ids.new("evt"), "type": type}
         event.update({k: v for k, v in fields.items() if k not in ("id", "type")})

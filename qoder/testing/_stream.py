@@ -24,7 +24,7 @@ from qoder.testing._log import EventLog
 __all__ = ["CLOSING_EVENT_TYPES", "EventStream", "StreamDropped"]
 
 CLOSING_EVENT_TYPES = frozenset({"session.deleted", "session.status_terminated", "terminated"})
-"""After sending one of these the emulator closes the stream (PROTOCOL.md §3.11)."""
+"""After sending one of these the emulator closes the stream (docs/protocol.md §3.11)."""
 
 
 class StreamDropped(Exception):

@@ -30,7 +30,7 @@ HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]] | None
 
 _MISSING: Any = object()
 
-# PROTOCOL.md §2.6: the error type that goes with each status code.
+# docs/protocol.md §2.6: the error type that goes with each status code.
 _ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",

@@ -13,6 +13,7 @@ from qoder import (
     ConflictError,
     InternalServerError,
     MalformedEvent,
+    QoderAgentOptions,
     ResultMessage,
     SessionBusyError,
     SystemMessage,
@@ -32,7 +33,7 @@ BUSY = {
 }
 
 
-def fast(**overrides: object) -> object:
+def fast(**overrides: object) -> QoderAgentOptions:
     return options(stream_reconnect_delay=0.001, **overrides)
 
 
@@ -258,7 +259,7 @@ def test_unread_messages_are_bounded(facade: Facade, api: ScriptedAPI) -> None:
     assert isinstance(result, ResultMessage)
     assert result.result == "".join(str(n) for n in range(10)) + "x"
     assert texts(messages) == ["8", "9", "x"]
-    assert client.raw._core.dropped_messages == 8
+    assert client.raw._core.inbox.dropped_messages == 8
 
 
 def test_post_body_shapes(facade: Facade, api: ScriptedAPI) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
@@ -103,7 +105,9 @@ def test_refused_reconnects_use_up_the_budget(facade: Facade, api: ScriptedAPI) 
     refused = httpx.Response(
         503, json={"type": "error", "error": {"type": "api_error", "message": "down"}}
     )
-    api.stream_route.side_effect = [api.stream_route.side_effect(None)] + [refused] * 10  # type: ignore[misc]
+    # The route's side effect is ScriptedAPI._stream; call it once for the first connection.
+    play = cast("Callable[[httpx.Request | None], httpx.Response]", api.stream_route.side_effect)
+    api.stream_route.side_effect = [play(None)] + [refused] * 10
     api.reply_with("evt_01", "turn_01")
     with facade.client(options(stream_reconnect_delay=0.001, max_stream_reconnects=3)) as client:
         result = client.turn("hello")[-1]
@@ -194,10 +198,39 @@ def test_max_buffered_messages_must_be_positive(facade: Facade, api: ScriptedAPI
 
 
 def test_refreshed_tokens_are_stripped_and_every_token_is_redacted() -> None:
-    from qoder._base import ClientCore
+    from qoder._protocol.flows import SessionCore
+    from qoder.options import resolve_options
 
-    core = ClientCore(QoderAgentOptions(auth="old-token", agent="a"))
-    core.begin_connect({})
-    core.set_token("new-token\n")
-    assert core.headers()["Authorization"] == "Bearer new-token"
+    core = SessionCore()
+    next(core.connect(lambda: resolve_options(QoderAgentOptions(auth="old-token", agent="a"), {})))
+    assert core.caller is not None
+    core.caller.set_token("new-token\n")
+    assert core.caller.headers()["Authorization"] == "Bearer new-token"
     assert core.redact("old-token and new-token") == "*** and ***"
+
+
+def test_sync_client_runs_coroutine_callbacks_inside_a_running_event_loop(
+    api: ScriptedAPI,
+) -> None:
+    """A Jupyter cell runs inside an asyncio loop: a coroutine can_use_tool still decides."""
+    import asyncio
+
+    from qoder import SyncClient
+
+    api.streams.append(stream_of(permission_turn()))
+    api.reply_with("evt_01", "turn_01")
+    api.reply_with("evt_04", "turn_01", "user.tool_confirmation")
+
+    async def allow(name: str, tool_input: dict[str, Any], context: object) -> bool:
+        await anyio.lowlevel.checkpoint()
+        return True
+
+    async def cell() -> list[Any]:
+        with SyncClient(options(can_use_tool=allow)) as client:
+            client.query("rm")
+            return list(client.receive_response())
+
+    messages = asyncio.run(cell())
+    answer = api.posted[1]["events"][0]
+    assert (answer["result"], answer["tool_use_id"]) == ("allow", "evt_02")
+    assert isinstance(messages[-1], ResultMessage)

@@ -41,7 +41,7 @@ AGENT = "agent_default"
 ENVIRONMENT = "env_default"
 KEEPALIVE = 0.05
 """Heartbeat interval of every served cloud: B only ends a turn when the next byte arrives
-(PROTOCOL.md §7 #11), so a short interval keeps each of its turns short."""
+(docs/protocol.md §7 #11), so a short interval keeps each of its turns short."""
 HTTP_TIMEOUT = 5.0
 RUN_TIMEOUT = 20.0
 """Deadline of one client's whole conversation."""

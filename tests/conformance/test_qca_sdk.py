@@ -1,6 +1,6 @@
 """Conformance with source A, the official ``qca-sdk`` (managed sessions API).
 
-A has no conversation layer (PROTOCOL.md §7 #7): its caller creates the session, sends the
+A has no conversation layer (docs/protocol.md §7 #7): its caller creates the session, sends the
 ``user.message`` and cuts the turn out of ``sessions.events.resumable_stream`` from its own
 echo to ``session.status_idle``. Done that way against one served cloud, and with our client
 against another, both must see the same conversation — the same session id, turn ids, agent
@@ -186,7 +186,7 @@ def test_retrying_session_error_does_not_end_the_turn(facade: Facade, serve: Ser
 
 
 def test_heartbeat_frames_surface_with_the_previous_event_id(serve: Serve) -> None:
-    """PROTOCOL.md §7 #10 (A copies the previous SSE id into id-less frames): qca does not
+    """docs/protocol.md §7 #10 (A copies the previous SSE id into id-less frames): qca does not
     treat ``event: heartbeat`` as a keep-alive (it skips only ``ping``) and hands it to the
     caller as an event whose ``id`` is the previous event's, although the frame has no ``id:``
     line. Our decoder drops keep-alives (§5.8) and never copies ids (§5.11); the other tests

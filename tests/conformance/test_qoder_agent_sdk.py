@@ -4,7 +4,7 @@ B's ``QoderSDKClient`` with ``experimental_cloud_agent`` (agent ``agent_default`
 session in ``env_default``, base URL from ``QODER_CLOUD_AGENT_API_BASE``) holds the same
 conversation as our client, each against its own served cloud. Where B is right, the results
 must be equal: the text of each turn, the session id, the ids of the turn's agent messages,
-success. Where B is wrong because of a defect listed in PROTOCOL.md §7, the test asserts our
+success. Where B is wrong because of a defect listed in docs/protocol.md §7, the test asserts our
 correct result and pins B's observed divergence exactly, so that it fails if B changes.
 
 B is asyncio-only (§7 #7); our client runs through every facade.

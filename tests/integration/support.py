@@ -142,7 +142,7 @@ class RecordingCloud(FakeCloud):
 BOTH_TURN_ID_MODES = pytest.mark.parametrize(
     "cloud", [False, True], indirect=True, ids=["turn_id", "no_turn_id"]
 )
-"""Run a test against a cloud that sends ``turn_id`` and one that omits it (PROTOCOL.md §1.1:
+"""Run a test against a cloud that sends ``turn_id`` and one that omits it (docs/protocol.md §1.1:
 no recorded real traffic carries it)."""
 
 Serve = Callable[[RecordingCloud], ServedCloud]

@@ -1,4 +1,4 @@
-"""The official two-turn conversation and PROTOCOL.md Appendix A over real loopback sockets.
+"""The official two-turn conversation and docs/protocol.md Appendix A over real loopback sockets.
 
 Every test runs with SyncClient, and AsyncClient on asyncio and on trio (``facade``).
 """

@@ -476,7 +476,7 @@ def test_a_turn_after_a_lost_stream_still_ends_with_a_result(
 def test_a_session_deleted_while_the_stream_was_down_ends_the_turn_as_deleted(
     facade: Facade, cloud: RecordingCloud, served: ServedCloud
 ) -> None:
-    """PROTOCOL.md §6.6: a 404 on the reconnect means the session is gone: ``deleted``.
+    """docs/protocol.md §6.6: a 404 on the reconnect means the session is gone: ``deleted``.
     (Found by this test; fixed in 0c1471b, which used to report ``stream_lost``.)"""
     cloud.agent.on("slow").reply("Working. ").hold().reply("Done.")
     with facade.client(options(served)) as client:

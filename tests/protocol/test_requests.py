@@ -1,4 +1,5 @@
-"""Request builders, pagination, base headers and error mapping (PROTOCOL.md §2.3, §2.6, §3)."""
+"""Request builders, pagination, base headers and error mapping (docs/protocol.md §2.3, §2.6,
+§3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Retry policy, busy loop, reconnect backoff and the sans-IO call driver (PROTOCOL.md §2.5,
+"""Retry policy, busy loop, reconnect backoff and the sans-IO call driver (docs/protocol.md §2.5,
 §2.6, §6.6). The driver is exercised by hand: scripted outcomes in, the exact actions out."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from qoder._protocol import requests as r
 from qoder._protocol.retry import (
     BUSY_MAX_ATTEMPTS,
     Action,
+    CallResult,
     NoResponse,
-    Outcome,
     Received,
     ReconnectBackoff,
     RefreshAuth,
@@ -334,7 +334,7 @@ def keys() -> Callable[[], str]:
 
 def drive(
     request: r.APIRequest,
-    script: Sequence[Outcome],
+    script: Sequence[CallResult],
     *,
     policy: RetryPolicy | None = None,
     can_refresh_auth: bool = False,
@@ -351,7 +351,7 @@ def drive(
         new_key=keys(),
         can_refresh_auth=can_refresh_auth,
     )
-    outcomes: Iterator[Outcome] = iter(script)
+    outcomes: Iterator[CallResult] = iter(script)
     run = Run([])
     try:
         action = next(flow)

@@ -1,0 +1,86 @@
+"""What both facades do the same way with httpx: build a request from an effect, and find the
+socket under a streamed response."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncGenerator, Generator
+from typing import cast
+
+import httpx
+
+from ._protocol import effects as fx
+
+__all__ = [
+    "abyte_chunks",
+    "build_request",
+    "byte_chunks",
+    "no_response",
+    "socket_of",
+    "stream_ended",
+    "timeout",
+]
+
+
+def timeout(timeouts: fx.Timeouts) -> httpx.Timeout:
+    """The ``httpx.Timeout`` of the core's :class:`~qoder._protocol.effects.Timeouts`."""
+    return httpx.Timeout(
+        connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool
+    )
+
+
+def build_request(
+    http: httpx.Client | httpx.AsyncClient, effect: fx.Send | fx.OpenStream
+) -> httpx.Request:
+    """The httpx request for a :class:`~qoder._protocol.effects.Send` or an
+    :class:`~qoder._protocol.effects.OpenStream`; a REST call uses the client's timeouts."""
+    request = effect.request
+    return http.build_request(
+        request.method,
+        effect.url,
+        params=list(request.params),
+        headers=dict(effect.headers),
+        json=request.json if request.has_body else None,
+        timeout=(
+            timeout(effect.timeouts)
+            if isinstance(effect, fx.OpenStream)
+            else httpx.USE_CLIENT_DEFAULT
+        ),
+    )
+
+
+def socket_of(response: httpx.Response | None) -> socket.socket | None:
+    """The socket a streamed response reads from, when the transport exposes one (a mocked
+    transport does not)."""
+    stream = response.extensions.get("network_stream") if response is not None else None
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def byte_chunks(response: httpx.Response) -> Generator[bytes, None, None]:
+    """A streamed response's bytes as a generator the client can close explicitly."""
+    yield from response.iter_bytes()
+
+
+async def abyte_chunks(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    """The same for an async response. Closing it closes httpx's own iterator too: an async
+    generator left to the garbage collector is finalised outside its event loop (trio
+    reports that as an error)."""
+    chunks = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
+    try:
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        await chunks.aclose()
+
+
+def no_response(error: httpx.TransportError) -> fx.NoResponse:
+    """What a request that got no answer reports to the core."""
+    return fx.NoResponse(error=error, timeout=isinstance(error, httpx.TimeoutException))
+
+
+def stream_ended(error: httpx.TransportError | httpx.StreamError) -> fx.StreamEnded:
+    """What a failed read of the stream reports to the core."""
+    if isinstance(error, httpx.TimeoutException):
+        return fx.StreamEnded("timeout")
+    return fx.StreamEnded("error", repr(error))

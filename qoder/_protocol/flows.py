@@ -1,0 +1,424 @@
+"""Every step of a session as a generator of effects: the whole client, without I/O.
+
+:class:`SessionCore` is one conversation's state (lifecycle, configuration, the
+:class:`~.turn.Conversation`, the :class:`~.stream.EventStream`, the :class:`~.inbox.Inbox`)
+and its *flows*: ``connect``, ``query``, ``respond``, ``interrupt``, ``next_message``,
+``next_event`` and ``disconnect``, each a ``Generator[Effect, EffectResult, T]`` (see
+:mod:`.effects`). A facade runs a flow to its end, performing each effect it yields and sending
+back the result, and gets the step's answer as the generator's return value::
+
+    flow = core.query("Hi")
+    result = None
+    try:
+        while True:
+            effect = flow.send(result)
+            result = perform(effect)        # httpx + anyio, or blocking calls and threads
+    except StopIteration as done:
+        answer = done.value
+    finally:
+        flow.close()
+
+Reading is pulled: bytes are read only while a ``next_message``/``next_event`` flow runs, and
+each such flow returns as soon as one thing can be handed out, so a turn ends the moment its
+terminal event is decoded. A flow interrupted by a cancellation (``flow.close()`` at a yield)
+leaves the state consistent: the stream is marked closed and resumed from the cursor by the
+next read, a tool answer not yet posted is given again, a turn whose prompt was not accepted
+never starts.
+
+A message can become deliverable outside a reader: a ``query()`` reply releases events that
+were buffered while the prompt was in flight. The flow that released it then yields
+:class:`~.effects.WakeReader`, so that a reader waiting in another task or thread returns
+now rather than at the next byte on the stream.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import time
+from collections.abc import Callable, Generator, Iterable, Mapping
+from typing import Any, TypeVar
+
+import attrs
+
+from . import answering
+from . import requests as rq
+from .answers import PermissionDecision
+from .calls import Caller
+from .config import LocalTool, SessionConfig
+from .effects import (
+    CloseHTTP,
+    CloseStream,
+    Effect,
+    EffectResult,
+    OpenHTTP,
+    WakeReader,
+)
+from .errors import ClientStateError, ProtocolError
+from .events import Event
+from .inbox import Inbox
+from .messages import Message
+from .reading import Reader
+from .specs import AgentSpec, EnvironmentSpec
+from .stream import EventStream
+from .turn import Conversation, TurnState
+
+__all__ = ["Delivery", "Flow", "Phase", "SessionCore"]
+
+T = TypeVar("T")
+Flow = Generator[Effect, EffectResult, T]
+"""A step of a session: yields effects, is sent their results, returns its answer."""
+
+
+class Phase(enum.Enum):
+    """Where a client is in its lifecycle."""
+
+    NEW = "new"
+    """Constructed; ``connect()`` not called yet."""
+    CONNECTING = "connecting"
+    """``connect()`` is creating or attaching to the session."""
+    CONNECTED = "connected"
+    """A session is attached; queries may be sent."""
+    CLOSED = "closed"
+    """``disconnect()`` was called (or ``connect()`` failed); the client cannot be reused."""
+
+
+@attrs.frozen
+class Delivery:
+    """A message for the reader; ``last``: the ``receive_response()`` it was read for ends."""
+
+    message: Message
+    last: bool
+
+
+class SessionCore:
+    """The I/O-free whole of one client; driven by exactly one facade.
+
+    ``clock`` (monotonic seconds) and ``rand`` (floats in [0, 1) for jitter) are parameters
+    so that tests are exact.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.phase = Phase.NEW
+        self.config: SessionConfig | None = None
+        self.session: Any = None
+        """The Session object (JSON) as ``connect()`` last read it."""
+        self.conversation: Conversation | None = None
+        self.stream: EventStream | None = None
+        self.reader: Reader | None = None
+        self.inbox = Inbox(10_000)
+        self.caller: Caller | None = None
+        """The HTTP half (headers, token, retries), once configured."""
+        self._clock = clock
+        self._rand = rand
+        self._reading = False
+        self._tools: dict[str, LocalTool] = {}
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``disconnect()`` was called or ``connect()`` failed (maybe by another
+        thread while a flow was suspended)."""
+        return self.phase is Phase.CLOSED
+
+    @property
+    def session_id(self) -> str | None:
+        """The id of the attached session (``None`` before ``connect()``)."""
+        return self.conversation.session_id if self.conversation is not None else None
+
+    # --- lifecycle flows ---------------------------------------------------------------------
+
+    def connect(self, resolve: Callable[[], SessionConfig]) -> Flow[None]:
+        """Create the session (or attach to ``resume``) and open its stream.
+
+        ``resolve`` gives the configuration; it runs after the state check, so a second
+        ``connect()`` is refused before the environment is read. On any failure the client
+        is CLOSED (the facade releases what it opened).
+        """
+        if self.phase is not Phase.NEW:
+            raise ClientStateError(
+                f"connect() was already called (the client is {self.phase.value}); "
+                "create a new client for a new conversation."
+            )
+        self.phase = Phase.CONNECTING
+        try:
+            config = resolve()
+            self._configure(config)
+            yield OpenHTTP(config.timeouts)
+            session, cursor = yield from self._create_or_resume(config)
+            self._attach(config, session, cursor)
+            yield from self._require_reader().open_stream()
+        except BaseException:
+            self.phase = Phase.CLOSED
+            raise
+        self.phase = Phase.CONNECTED
+
+    def disconnect(self) -> Flow[None]:
+        """Stop a reader wherever it is, close the stream and the HTTP client the facade made.
+        Idempotent."""
+        if self.phase is Phase.CLOSED:
+            return
+        self.phase = Phase.CLOSED
+        if self.stream is not None:
+            self.stream.gone("the client disconnected")
+        if self._reading:
+            yield WakeReader(hard=True)
+        yield CloseStream()
+        yield CloseHTTP()
+
+    # --- turn flows ----------------------------------------------------------------------------
+
+    def query(self, prompt: str | Iterable[Any]) -> Flow[None]:
+        """Post a ``user.message`` and return once it is accepted (the turn is then ACTIVE)."""
+        conversation = self._require_connected("query")
+        content: Any = prompt if isinstance(prompt, str) else list(prompt)
+        request = self._events_request([rq.user_message(content)])
+        conversation.begin_turn()  # only once the prompt is known to be sendable
+        self.inbox.clear_answers()
+        self._require_stream().retry()  # a new turn tries a lost stream again
+        try:
+            reply = yield from self._call(request)
+        except BaseException:
+            conversation.abort_turn()
+            raise
+        self.inbox.absorb(conversation.on_post_reply(reply))
+        yield from self._wake_reader()
+
+    def respond(
+        self,
+        tool_results: Mapping[str, Any] | None,
+        confirmations: Mapping[str, PermissionDecision | bool] | None,
+    ) -> Flow[None]:
+        """Post the answers to a turn that ended on ``requires_action``; once accepted the
+        turn resumes (read on)."""
+        conversation = self._require_connected("respond")
+        last = conversation.last_result
+        if conversation.state is not TurnState.IDLE or last is None or not last.pending_tool_uses:
+            raise ClientStateError(
+                "respond() answers the tool calls of a turn that ended with stop_reason "
+                "'requires_action' (see ResultMessage.pending_tool_uses); there is none now."
+            )
+        events = answering.manual_answers(tool_results, confirmations)
+        reply = yield from self._call(self._events_request(events))
+        self.inbox.absorb(conversation.respond_manually())
+        self.inbox.absorb(conversation.on_answer_reply(reply))
+        yield from self._wake_reader()
+
+    def interrupt(self) -> Flow[None]:
+        """Post ``user.interrupt`` (§6.7); the turn's ResultMessage still arrives."""
+        conversation = self._require_connected("interrupt")
+        reply = yield from self._call(self._events_request([rq.interrupt()]))
+        self.inbox.absorb(conversation.on_answer_reply(reply))
+        yield from self._wake_reader()
+
+    # --- reading flows -----------------------------------------------------------------------
+
+    def response_turn(self) -> Flow[int | None]:
+        """Start a ``receive_response()``: the turn number whose end ends it, or ``None`` when
+        there is nothing to wait for (no unread message and no turn underway)."""
+        conversation = self._require_connected("receive_response")
+        idle = conversation.state in (TurnState.IDLE, TurnState.ENDED)
+        yield from ()  # a flow like the others, with no effect to ask for
+        return None if idle and not self.inbox.has_messages else conversation.num_turns
+
+    def next_message(self, stop_turn: int | None, method: str | None) -> Flow[Delivery | None]:
+        """Read until a message can be handed out, or ``None`` when no more can come.
+
+        ``stop_turn``: the delivery that ends this turn (or a later one) is ``last``
+        (``receive_response()``); ``None`` never stops (``receive_messages()``). ``method``
+        names the iteration on its first read, which must find the client connected; later
+        reads (``None``) end quietly once it is not: ``disconnect()`` ends an iteration.
+        """
+        if self._iteration_over(method):
+            return None
+        with self._reader():
+            while True:
+                popped = self.inbox.pop_message()
+                if popped is not None:
+                    message, ends = popped
+                    last = stop_turn is not None and ends is not None and ends >= stop_turn
+                    return Delivery(message, last)
+                if not (yield from self._require_reader().progress()):
+                    return None
+
+    def next_event(self, method: str | None) -> Flow[Event | None]:
+        """Read until a raw event can be handed out (``receive_events()``), or ``None``;
+        ``method`` as for :meth:`next_message`."""
+        if self._iteration_over(method):
+            return None
+        self.inbox.collecting_events = True
+        with self._reader():
+            while True:
+                event = self.inbox.pop_event()
+                if event is not None:
+                    return event
+                if not (yield from self._require_reader().progress()):
+                    return None
+
+    def stop_events(self) -> Flow[None]:
+        """The ``receive_events()`` iteration ended: stop keeping raw events."""
+        yield from ()  # a flow like the others, with no effect to ask for
+        self.inbox.stop_events()
+
+    # --- configuration -------------------------------------------------------------------------
+
+    def _configure(self, config: SessionConfig) -> None:
+        self.config = config
+        self.caller = Caller(config)
+        self.inbox.max_messages = config.max_buffered_messages
+        self._tools = {tool.name: tool for tool in config.tools}
+
+    def _create_or_resume(self, config: SessionConfig) -> Flow[tuple[Any, str | None]]:
+        if config.resume is not None:
+            session = yield from self._call(rq.retrieve_session(config.resume))
+            newest = yield from self._call(rq.list_events(config.resume, order="desc", limit=1))
+            data = newest.get("data") if isinstance(newest, dict) else None
+            cursor = data[0].get("id") if data and isinstance(data[0], dict) else None
+            return session, cursor if isinstance(cursor, str) else None
+        agent = config.agent
+        if isinstance(agent, AgentSpec):
+            tools = [*agent.tools, *(tool.to_agent_tool() for tool in config.tools)]
+            created = yield from self._call(rq.create_agent(attrs.evolve(agent, tools=tools)))
+            agent = _require_id(created, "agent")
+        assert agent is not None  # resolve_options guarantees an agent unless resuming
+        environment = config.environment
+        if not isinstance(environment, str):
+            created = yield from self._call(rq.create_environment(environment or EnvironmentSpec()))
+            environment = _require_id(created, "environment")
+        session = yield from self._call(
+            rq.create_session(
+                agent=agent,
+                agent_version=config.agent_version,
+                environment_id=environment,
+                title=config.session_title,
+                metadata=config.session_metadata,
+                environment_variables=config.environment_variables,
+                resources=config.resources,
+                vault_ids=config.vault_ids,
+                max_credit_cost=config.max_credit_cost,
+            )
+        )
+        return session, None  # a new session has no history: no cursor (§6.2)
+
+    def _attach(self, config: SessionConfig, session: Any, cursor: str | None) -> None:
+        session_id = _require_id(session, "session")
+        self.session = session
+        self.conversation = Conversation(
+            session_id=session_id,
+            custom_tool_names=tuple(self._tools),
+            handles_permissions=config.can_use_tool is not None,
+            include_partial_messages=config.include_partial_messages,
+            cursor=cursor,
+            clock=self._clock,
+        )
+        self.stream = EventStream(
+            session_id,
+            reconnect_delay=config.stream_reconnect_delay,
+            max_reconnects=config.max_stream_reconnects,
+            partial=config.include_partial_messages,
+            clock=self._clock,
+            rand=self._rand,
+        )
+        self.reader = Reader(
+            config=config,
+            caller=self._require_caller(),
+            conversation=self.conversation,
+            stream=self.stream,
+            inbox=self.inbox,
+            tools=self._tools,
+            closed=lambda: self.closed,
+        )
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        """``text`` without any token this client used (before connect(): unchanged)."""
+        return self.caller.redact(text) if self.caller is not None else text
+
+    def _call(self, request: rq.APIRequest) -> Flow[Any]:
+        return self._require_caller().call(request)
+
+    def _events_request(self, events: list[dict[str, Any]]) -> rq.APIRequest:
+        return rq.send_events(self.session_id or "", events)
+
+    # --- the stream ----------------------------------------------------------------------------
+
+    def _reader(self) -> _Reading:
+        return _Reading(self)
+
+    def _wake_reader(self) -> Flow[None]:
+        if self._reading and self.inbox.has_messages:
+            yield WakeReader()
+
+    # --- answering tool calls ------------------------------------------------------------------
+
+    # --- state checks --------------------------------------------------------------------------
+
+    def _require_connected(self, method: str) -> Conversation:
+        if self.phase is Phase.CONNECTED and self.conversation is not None:
+            return self.conversation
+        if self.phase is Phase.CLOSED:
+            raise ClientStateError(f"{method}() called after disconnect(); create a new client.")
+        raise ClientStateError(
+            f"{method}() called before connect(): use 'async with'/'with' on the client, or "
+            "call connect() first."
+        )
+
+    def _iteration_over(self, method: str | None) -> bool:
+        if method is not None:
+            self._require_connected(method)
+        return self.closed
+
+    def _require_config(self) -> SessionConfig:
+        if self.config is None:
+            raise ClientStateError("connect() has not resolved the options yet")
+        return self.config
+
+    def _require_caller(self) -> Caller:
+        if self.caller is None:
+            raise ClientStateError("connect() has not resolved the options yet")
+        return self.caller
+
+    def _require_conversation(self) -> Conversation:
+        if self.conversation is None:
+            raise ClientStateError("no session is attached; call connect() first")
+        return self.conversation
+
+    def _require_reader(self) -> Reader:
+        if self.reader is None:
+            raise ClientStateError("no session is attached; call connect() first")
+        return self.reader
+
+    def _require_stream(self) -> EventStream:
+        if self.stream is None:
+            raise ClientStateError("no session is attached; call connect() first")
+        return self.stream
+
+
+class _Reading:
+    """One reader at a time: held while a reading flow runs (not between its deliveries)."""
+
+    def __init__(self, core: SessionCore) -> None:
+        self._core = core
+
+    def __enter__(self) -> None:
+        if self._core._reading:
+            raise ClientStateError(
+                "another task or thread is already reading this client; read it from one "
+                "task at a time"
+            )
+        self._core._reading = True
+
+    def __exit__(self, *exc: object) -> None:
+        self._core._reading = False
+
+
+def _require_id(obj: Any, kind: str) -> str:
+    value = obj.get("id") if isinstance(obj, dict) else None
+    if not isinstance(value, str) or not value:
+        raise ProtocolError(f"the API created a {kind} but its answer carries no id")
+    return value

@@ -1,0 +1,126 @@
+"""What waits to be handed out: messages, raw events, and tool calls to answer.
+
+Reading is pulled: bytes are read only while someone iterates, so these queues hold what one
+chunk produced beyond what its reader took, or what a ``query()`` reply released. They are
+bounded by ``max_buffered_messages``; the overflow rule is that the oldest message that is
+not a :class:`~.messages.ResultMessage` goes (so that every turn still ends for its reader),
+and every drop is counted and logged. Raw events (for ``receive_events()``) are kept only
+while such a reader exists, bounded the same way.
+
+The end of a turn is marked here from the state machine's :class:`~.turn.TurnComplete`
+output, and nowhere else: :meth:`Inbox.pop_message` says which turn a message ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable
+
+from .events import Event
+from .messages import Message, ResultMessage
+from .outputs import AskPermission, Deliver, Output, RunCustomTool, TurnComplete
+
+__all__ = ["Answer", "Inbox"]
+
+logger = logging.getLogger("qoder")
+
+Answer = RunCustomTool | AskPermission
+"""A tool call the client answers itself."""
+
+
+class Inbox:
+    """Bounded queues of deliverable messages, raw events and answers to give."""
+
+    def __init__(self, max_messages: int) -> None:
+        self.max_messages = max_messages
+        self._messages: deque[Message] = deque()
+        self._ends: dict[int, int] = {}  # id(result) -> the turn number it ends
+        self._events: deque[Event] = deque()
+        self._answers: deque[Answer] = deque()
+        self.collecting_events = False
+        """A ``receive_events()`` reader exists: keep raw events for it."""
+        self.dropped_messages = 0
+        self.dropped_events = 0
+
+    # --- messages ------------------------------------------------------------------------
+
+    def absorb(self, outputs: Iterable[Output]) -> None:
+        """Queue what the state machine output: messages, turn ends, tool calls to answer."""
+        messages = self._messages
+        for output in outputs:
+            if isinstance(output, Deliver):
+                messages.append(output.message)
+            elif isinstance(output, TurnComplete):
+                self._ends[id(output.result)] = output.result.num_turns
+            else:
+                self._answers.append(output)
+        while len(messages) > self.max_messages and self._drop_oldest():
+            pass
+
+    def pop_message(self) -> tuple[Message, int | None] | None:
+        """The oldest unread message and the turn number it ends (``None`` if it ends none)."""
+        if not self._messages:
+            return None
+        message = self._messages.popleft()
+        ends = self._ends.pop(id(message), None) if isinstance(message, ResultMessage) else None
+        return message, ends
+
+    @property
+    def has_messages(self) -> bool:
+        """Whether a message waits to be read."""
+        return bool(self._messages)
+
+    def _drop_oldest(self) -> bool:
+        for index, message in enumerate(self._messages):
+            if not isinstance(message, ResultMessage):
+                del self._messages[index]
+                self.dropped_messages += 1
+                if self.dropped_messages == 1 or self.dropped_messages % 1000 == 0:
+                    logger.warning(
+                        "dropped %d unread message(s): more than max_buffered_messages=%d "
+                        "were waiting to be read",
+                        self.dropped_messages,
+                        self.max_messages,
+                    )
+                return True
+        return False  # only results are waiting: they are never dropped
+
+    # --- raw events ------------------------------------------------------------------------
+
+    def keep_event(self, event: Event) -> None:
+        """Queue a decoded event for a ``receive_events()`` reader, if one exists."""
+        if not self.collecting_events:
+            return
+        self._events.append(event)
+        if len(self._events) > self.max_messages:
+            self._events.popleft()
+            self.dropped_events += 1
+            if self.dropped_events == 1:
+                logger.warning("dropped unread events: more than max_buffered_messages waited")
+
+    def pop_event(self) -> Event | None:
+        """The oldest unread event, if any."""
+        return self._events.popleft() if self._events else None
+
+    def stop_events(self) -> None:
+        """The ``receive_events()`` reader is gone: stop keeping events (those unread stay
+        for the next one)."""
+        self.collecting_events = False
+
+    # --- answers ---------------------------------------------------------------------------
+
+    def next_answer(self) -> Answer | None:
+        """The oldest tool call not answered yet. It stays queued until :meth:`answered` (or
+        :meth:`clear_answers`), so that an answer a cancellation interrupted is given again at
+        the next read instead of leaving the turn waiting."""
+        return self._answers[0] if self._answers else None
+
+    def answered(self) -> None:
+        """The oldest tool call was answered."""
+        if self._answers:
+            self._answers.popleft()
+
+    def clear_answers(self) -> None:
+        """Forget every tool call still to answer (a new turn, or a failed answer)."""
+        self._answers.clear()

@@ -1,0 +1,202 @@
+"""Reading until something can be handed out: the stream, the turn and the answers together.
+
+:class:`Reader` is the part of a session that a ``next_message``/``next_event`` flow runs
+each time its inbox is empty: answer a tool call that waits (``CallUser``, then ``Send``),
+(re)open the stream from the cursor (``Sleep`` out a backoff, ``OpenStream``), or read one
+chunk (``ReadChunk``) and run its events through the turn state machine into the inbox. A
+drop, a refusal or an in-band error frame goes to the :class:`~.stream.EventStream`, which
+decides between a reconnect and giving up; giving up ends the turn underway (§6.6).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Generator, Mapping
+from typing import TypeVar
+
+from . import answering
+from . import requests as rq
+from .calls import Caller
+from .config import LocalTool, SessionConfig
+from .effects import (
+    CallUser,
+    Chunk,
+    CloseStream,
+    Effect,
+    EffectResult,
+    NoResponse,
+    OpenStream,
+    ReadChunk,
+    Received,
+    Sleep,
+    StreamEnded,
+    Woken,
+)
+from .errors import QoderError
+from .events import SessionDeleted
+from .inbox import Inbox
+from .status import error_from_response
+from .stream import EventStream, Refusal, StreamState
+from .turn import AskPermission, Conversation, RunCustomTool, TurnState
+
+__all__ = ["Reader"]
+
+T = TypeVar("T")
+Step = Generator[Effect, EffectResult, T]
+
+_STREAM_ENDS = {
+    "eof": "the server closed the event stream",
+    "timeout": "no bytes on the event stream within stream_idle_timeout",
+}
+
+
+class Reader:
+    """The reading half of one attached session. ``closed`` tells whether the client was
+    disconnected meanwhile (perhaps by another thread)."""
+
+    def __init__(
+        self,
+        *,
+        config: SessionConfig,
+        caller: Caller,
+        conversation: Conversation,
+        stream: EventStream,
+        inbox: Inbox,
+        tools: Mapping[str, LocalTool],
+        closed: Callable[[], bool],
+    ) -> None:
+        self.config = config
+        self.caller = caller
+        self.conversation = conversation
+        self.stream = stream
+        self.inbox = inbox
+        self.tools = tools
+        self.closed = closed
+        self.session_id = conversation.session_id
+
+    def open_stream(self) -> Step[None]:
+        """Open the stream from the cursor, waiting out backoffs; stops at OPEN, LOST or GONE
+        (both of which end the turn underway, §6.6)."""
+        stream = self.stream
+        conversation = self.conversation
+        config, caller = self.config, self.caller
+        while True:
+            if stream.state is StreamState.BACKING_OFF:
+                yield Sleep(stream.delay)
+                stream.backed_off()
+            if stream.state is not StreamState.CLOSED:
+                return
+            request = stream.request(conversation.cursor)
+            url = caller.url(request)
+            headers = {**caller.headers(), **dict(request.headers)}
+            outcome = yield OpenStream(request, headers, url, config.stream_timeouts)
+            if isinstance(outcome, Received) and outcome.status == 200:
+                stream.opened()
+                return
+            if isinstance(outcome, NoResponse):
+                stream.dropped(
+                    self.caller.redact(f"could not open the event stream: {outcome.error!r}"),
+                    connected=False,
+                )
+            else:
+                assert isinstance(outcome, Received)
+                refusal = stream.refused(outcome.status, has_cursor=bool(conversation.cursor))
+                if refusal is Refusal.RAISE:
+                    raise error_from_response(
+                        status=outcome.status,
+                        headers=outcome.headers,
+                        body=outcome.body,
+                        method=request.method,
+                        url=self.caller.redact(url),
+                        redact=self.caller.redact,
+                    )
+                if refusal is Refusal.DELETED:
+                    raw = {"type": SessionDeleted.type, "reason": stream.reason}
+                    deleted = SessionDeleted(raw=raw)
+                    self.inbox.absorb(conversation.on_event(deleted, frame_id=None))
+            if stream.lost:
+                self.inbox.absorb(conversation.on_stream_lost(stream.reason))
+
+    def progress(self) -> Step[bool]:
+        """Make progress once: answer a tool call, (re)open the stream, or read one chunk and
+        run what it holds. ``False`` when nothing more can come."""
+        stream = self.stream
+        if self.closed() or not stream.readable:
+            return False
+        answer = self.inbox.next_answer()
+        if answer is not None:  # answers first: one a cancellation interrupted is given again
+            yield from self._answer(answer)
+            return True
+        if stream.state is not StreamState.OPEN:
+            yield from self.open_stream()
+            return True
+        try:
+            result = yield ReadChunk()
+        except GeneratorExit:
+            stream.closed()  # the facade closed the connection it was reading
+            raise
+        if self.closed():
+            return False  # disconnect() from another thread ended the read
+        if isinstance(result, Chunk):
+            yield from self._feed(result.data)
+        elif isinstance(result, Woken):
+            stream.closed()
+        else:
+            assert isinstance(result, StreamEnded)
+            reason = _STREAM_ENDS.get(result.kind) or f"the event stream failed: {result.detail}"
+            self._dropped(self.caller.redact(reason))
+        return True
+
+    def _feed(self, chunk: bytes) -> Step[None]:
+        stream = self.stream
+        conversation = self.conversation
+        events, failure = stream.feed(chunk)
+        if events:
+            before = conversation.cursor
+            outputs = []
+            for event, frame_id in events:
+                outputs.extend(conversation.on_event(event, frame_id=frame_id))
+            if conversation.cursor != before:
+                stream.advanced()
+            inbox = self.inbox
+            inbox.absorb(outputs)
+            if inbox.collecting_events:
+                for event, _ in events:
+                    inbox.keep_event(event)
+        if conversation.state is TurnState.ENDED:
+            stream.gone(f"the session was {conversation.session_end}")
+            yield CloseStream()
+        elif failure is not None:
+            yield CloseStream()
+            self._dropped(failure)
+
+    def _dropped(self, reason: str) -> None:
+        stream = self.stream
+        stream.dropped(reason)
+        if stream.lost:
+            self.inbox.absorb(self.conversation.on_stream_lost(stream.reason))
+
+    def _answer(self, answer: RunCustomTool | AskPermission) -> Step[None]:
+        """Run a custom tool or ask ``can_use_tool``, then post the answer."""
+        if isinstance(answer, RunCustomTool):
+            event = answer.event
+            handler = functools.partial(self.tools[event.name].handler, **event.input)
+            outcome = yield CallUser(handler, in_thread=True)
+            body = answering.tool_result(answer, outcome)
+        else:
+            callback = self.config.can_use_tool
+            assert callback is not None
+            args = answering.permission_args(answer, self.session_id)
+            body = answering.confirmation(answer, (yield CallUser(callback, args)))
+        if self.closed():  # disconnect() while the handler ran
+            return
+        conversation = self.conversation
+        try:
+            reply = yield from self.caller.call(rq.send_events(self.session_id, [body]))
+        except QoderError as failure:  # the turn ends with this error rather than hang
+            self.inbox.clear_answers()
+            reason = f"could not post the answer: {self.caller.redact(str(failure))}"
+            self.inbox.absorb(conversation.fail_turn(reason))
+            return
+        self.inbox.answered()
+        self.inbox.absorb(conversation.on_answer_reply(reply))
