@@ -393,18 +393,18 @@ def decode_frame(frame: SSEFrame) -> e.Event | None:
     Every failure becomes a :class:`~.events.MalformedEvent`, logged once at WARNING.
     """
     name = frame.event
-    if name in KEEPALIVE_EVENT_NAMES:
+    if name in KEEPALIVE_EVENT_NAMES:  # rule 8
         return None
-    if frame.oversized:
+    if frame.oversized:  # rule 9
         return _malformed(frame, name, "frame data exceeded the size limit", oversized=True)
     data = frame.data
-    if data == "[DONE]":
+    if data == "[DONE]":  # rule 8
         return None
     try:
         obj = jsonio.loads(data)
-    except jsonio.errors as error:
+    except jsonio.errors as error:  # rule 10
         return _malformed(frame, name, f"invalid JSON: {error}")
-    if not isinstance(obj, dict):
+    if not isinstance(obj, dict):  # rule 10
         return _malformed(frame, name, f"expected a JSON object, got {type(obj).__name__}")
     kind = obj.get("type")
     if kind.__class__ is str and name != "error":
@@ -416,6 +416,12 @@ def decode_frame(frame: SSEFrame) -> e.Event | None:
                 return _malformed(frame, kind, _describe(failure))
             if event is not None:
                 return event
+    return _structure_frame(frame, obj, kind)
+
+
+def _structure_frame(frame: SSEFrame, obj: dict[str, Any], kind: Any) -> e.Event:
+    """Rules 11-13 by the generic hooks, for data ``obj`` (a dict) of type ``kind`` (any)."""
+    name = frame.event
     if isinstance(kind, str):
         source = obj
     else:
@@ -425,7 +431,7 @@ def decode_frame(frame: SSEFrame) -> e.Event | None:
         detail = obj.get("error")
         message = detail.get("message") if isinstance(detail, dict) else detail
         return e.StreamErrorFrame(
-            id=frame.id, message=message if isinstance(message, str) else data, raw=obj
+            id=frame.id, message=message if isinstance(message, str) else frame.data, raw=obj
         )
     try:
         event = _structure_wire_event(source, e.WireEvent)

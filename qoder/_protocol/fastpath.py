@@ -8,14 +8,12 @@ and return ``None`` for anything they do not handle whole, so that the generic h
 from __future__ import annotations
 
 import itertools
-import types
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
-import attrs
-
 from . import blocks as b
 from . import events as e
+from .slots import new_instance, plain, slot_setter
 
 __all__ = ["by_class", "by_tag", "fast_path_types", "use_fast_paths"]
 
@@ -28,14 +26,14 @@ T = TypeVar("T")
 # shapes, so for those the builders below make the very same objects directly. A builder
 # returns None for anything it does not handle whole (a wrong JSON type, a variant spelling, a
 # block that is not text, a missing required key) and the generic hook then does all the work,
-# so errors, variants and their reports are unchanged. Instances are made with object.__new__
+# so errors, variants and their reports are unchanged. Instances are made with new_instance
 # and their slots set directly, which is all attrs' __init__ does for classes without
-# validators, converters or init hooks; _plain checks that at import, and a class whose fields
-# are not exactly those its builder sets is left to the generic hook. decode_frame looks the
+# validators, converters or init hooks (see slots.py); plain() checks that at import, and a
+# class whose fields are not exactly those its builder sets is left to the generic hook. The
+# SSE decoder's bulk readers build their frames the same way. decode_frame looks the
 # builder up by type (a dict lookup, as the tagged union does) and the class hooks try it too.
 # benchmarks/equivalence.py compares both paths field by field, on valid and mutated events.
 
-_new: Any = object.__new__
 _BAD: Final[Any] = object()  # "not handled here": a field value that sends the event to cattrs
 _NoneType = type(None)
 _ENVELOPE_FIELDS: Final = ("id", "turn_id", "processed_at", "session_thread_id", "raw")
@@ -43,21 +41,12 @@ _ENVELOPE_TYPES: Final = frozenset(itertools.product((str, _NoneType), repeat=4)
 _COUNT_TYPES: Final = frozenset(itertools.product((int, _NoneType), repeat=4))
 
 
-def _slot(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
-    """The raw setter of slot ``name``: it bypasses the frozen class's ``__setattr__``."""
-    descriptor = getattr(cls, name, None)
-    if isinstance(descriptor, types.MemberDescriptorType):
-        setter: Callable[[Any, Any], None] = descriptor.__set__
-        return setter
-    return lambda instance, value: object.__setattr__(instance, name, value)  # not slotted
-
-
-_set_id = _slot(e.AgentMessageEvent, "id")
-_set_turn_id = _slot(e.AgentMessageEvent, "turn_id")
-_set_processed_at = _slot(e.AgentMessageEvent, "processed_at")
-_set_thread_id = _slot(e.AgentMessageEvent, "session_thread_id")
-_set_raw = _slot(e.AgentMessageEvent, "raw")
-_set_text = _slot(b.TextBlock, "text")
+_set_id = slot_setter(e.AgentMessageEvent, "id")
+_set_turn_id = slot_setter(e.AgentMessageEvent, "turn_id")
+_set_processed_at = slot_setter(e.AgentMessageEvent, "processed_at")
+_set_thread_id = slot_setter(e.AgentMessageEvent, "session_thread_id")
+_set_raw = slot_setter(e.AgentMessageEvent, "raw")
+_set_text = slot_setter(b.TextBlock, "text")
 
 
 def _envelope(cls: type[T], value: dict[str, Any]) -> T | None:
@@ -80,7 +69,7 @@ def _envelope(cls: type[T], value: dict[str, Any]) -> T | None:
         types = (event_id.__class__, turn_id.__class__, processed_at.__class__, thread_id.__class__)
         if types not in _ENVELOPE_TYPES:
             return None
-    event: T = _new(cls)
+    event: T = new_instance(cls)
     _set_id(event, event_id)
     _set_turn_id(event, turn_id)
     _set_processed_at(event, processed_at)
@@ -90,7 +79,7 @@ def _envelope(cls: type[T], value: dict[str, Any]) -> T | None:
 
 
 def _new_text_block(text: str) -> b.TextBlock:
-    block: b.TextBlock = _new(b.TextBlock)
+    block: b.TextBlock = new_instance(b.TextBlock)
     _set_text(block, text)
     return block
 
@@ -127,7 +116,7 @@ def _opt_float(value: Any) -> Any:
     return float(value) if kind is int else _BAD
 
 
-_set_message_content = _slot(e.AgentMessageEvent, "content")
+_set_message_content = slot_setter(e.AgentMessageEvent, "content")
 
 
 def _fast_agent_message(value: dict[str, Any]) -> e.AgentMessageEvent | None:
@@ -140,7 +129,7 @@ def _fast_agent_message(value: dict[str, Any]) -> e.AgentMessageEvent | None:
         text = item.get("text")
         if text.__class__ is not str:
             return None
-        block = _new(b.TextBlock)
+        block = new_instance(b.TextBlock)
         _set_text(block, text)
         content = (block,)
     else:
@@ -153,7 +142,7 @@ def _fast_agent_message(value: dict[str, Any]) -> e.AgentMessageEvent | None:
     return event
 
 
-_set_thinking = _slot(e.AgentThinking, "thinking")
+_set_thinking = slot_setter(e.AgentThinking, "thinking")
 
 
 def _fast_agent_thinking(value: dict[str, Any]) -> e.AgentThinking | None:
@@ -166,9 +155,9 @@ def _fast_agent_thinking(value: dict[str, Any]) -> e.AgentThinking | None:
     return event
 
 
-_set_tool_name = _slot(e.AgentToolUse, "name")
-_set_tool_input = _slot(e.AgentToolUse, "input")
-_set_tool_permission = _slot(e.AgentToolUse, "evaluated_permission")
+_set_tool_name = slot_setter(e.AgentToolUse, "name")
+_set_tool_input = slot_setter(e.AgentToolUse, "input")
+_set_tool_permission = slot_setter(e.AgentToolUse, "evaluated_permission")
 
 
 def _fast_agent_tool_use(value: dict[str, Any]) -> e.AgentToolUse | None:
@@ -190,9 +179,9 @@ def _fast_agent_tool_use(value: dict[str, Any]) -> e.AgentToolUse | None:
     return event
 
 
-_set_result_tool_use_id = _slot(e.AgentToolResult, "tool_use_id")
-_set_result_content = _slot(e.AgentToolResult, "content")
-_set_result_is_error = _slot(e.AgentToolResult, "is_error")
+_set_result_tool_use_id = slot_setter(e.AgentToolResult, "tool_use_id")
+_set_result_content = slot_setter(e.AgentToolResult, "content")
+_set_result_is_error = slot_setter(e.AgentToolResult, "is_error")
 
 
 def _fast_agent_tool_result(value: dict[str, Any]) -> e.AgentToolResult | None:
@@ -219,9 +208,9 @@ def _fast_no_fields(cls: type[T]) -> Callable[[dict[str, Any]], T | None]:
     return build
 
 
-_set_stop_reason = _slot(e.SessionStatusIdle, "stop_reason")
-_set_stop_type = _slot(e.StopReason, "type")
-_set_stop_event_ids = _slot(e.StopReason, "event_ids")
+_set_stop_reason = slot_setter(e.SessionStatusIdle, "stop_reason")
+_set_stop_type = slot_setter(e.StopReason, "type")
+_set_stop_event_ids = slot_setter(e.StopReason, "event_ids")
 
 
 def _fast_session_status_idle(value: dict[str, Any]) -> e.SessionStatusIdle | None:
@@ -230,7 +219,7 @@ def _fast_session_status_idle(value: dict[str, Any]) -> e.SessionStatusIdle | No
         kind = stop_reason.get("type")  # the usual {"type": "end_turn"}
         if kind.__class__ is not str:
             return None
-        stop_reason = _new(e.StopReason)
+        stop_reason = new_instance(e.StopReason)
         _set_stop_type(stop_reason, kind)
         _set_stop_event_ids(stop_reason, ())
     elif stop_reason is not None:
@@ -241,8 +230,8 @@ def _fast_session_status_idle(value: dict[str, Any]) -> e.SessionStatusIdle | No
     return event
 
 
-_set_start_model = _slot(e.SpanModelRequestStart, "model")
-_set_start_span_id = _slot(e.SpanModelRequestStart, "span_id")
+_set_start_model = slot_setter(e.SpanModelRequestStart, "model")
+_set_start_span_id = slot_setter(e.SpanModelRequestStart, "span_id")
 
 
 def _fast_span_start(value: dict[str, Any]) -> e.SpanModelRequestStart | None:
@@ -266,13 +255,13 @@ _USAGE_FIELDS: Final = (
     "credits",
     "raw",
 )
-_set_input_tokens = _slot(e.ModelUsage, "input_tokens")
-_set_output_tokens = _slot(e.ModelUsage, "output_tokens")
-_set_cache_creation = _slot(e.ModelUsage, "cache_creation_input_tokens")
-_set_cache_read = _slot(e.ModelUsage, "cache_read_input_tokens")
-_set_speed = _slot(e.ModelUsage, "speed")
-_set_credits = _slot(e.ModelUsage, "credits")
-_set_usage_raw = _slot(e.ModelUsage, "raw")
+_set_input_tokens = slot_setter(e.ModelUsage, "input_tokens")
+_set_output_tokens = slot_setter(e.ModelUsage, "output_tokens")
+_set_cache_creation = slot_setter(e.ModelUsage, "cache_creation_input_tokens")
+_set_cache_read = slot_setter(e.ModelUsage, "cache_read_input_tokens")
+_set_speed = slot_setter(e.ModelUsage, "speed")
+_set_credits = slot_setter(e.ModelUsage, "credits")
+_set_usage_raw = slot_setter(e.ModelUsage, "raw")
 
 
 def _fast_model_usage(value: Any) -> Any:
@@ -304,7 +293,7 @@ def _fast_model_usage(value: Any) -> Any:
             return _BAD
     if credits is _BAD or (speed is not None and speed.__class__ is not str):
         return _BAD
-    usage = _new(e.ModelUsage)
+    usage = new_instance(e.ModelUsage)
     _set_input_tokens(usage, input_tokens)
     _set_output_tokens(usage, output_tokens)
     _set_cache_creation(usage, cache_creation)
@@ -334,7 +323,7 @@ _END_FIELDS: Final = (
     _set_end_span_id,
     _set_total_cost,
     _set_cost,
-) = (_slot(e.SpanModelRequestEnd, name) for name in _END_FIELDS)
+) = (slot_setter(e.SpanModelRequestEnd, name) for name in _END_FIELDS)
 
 
 def _fast_span_end(value: dict[str, Any]) -> e.SpanModelRequestEnd | None:
@@ -371,26 +360,15 @@ def _fast_span_end(value: dict[str, Any]) -> e.SpanModelRequestEnd | None:
     return event
 
 
-def _plain(cls: type[Any], *fields: str) -> bool:
-    """``cls`` has exactly ``fields``, and its ``__init__`` would only store them."""
-    if not attrs.has(cls) or {field.name for field in attrs.fields(cls)} != set(fields):
-        return False
-    hooks = ("__attrs_pre_init__", "__attrs_post_init__")
-    return not any(hasattr(cls, hook) for hook in hooks) and all(
-        field.validator is None and field.converter is None and field.on_setattr is None
-        for field in attrs.fields(cls)
-    )
-
-
 _CANDIDATES: Final[tuple[tuple[type[Any], Callable[[dict[str, Any]], Any], bool], ...]] = (
-    (e.AgentMessageEvent, _fast_agent_message, _plain(b.TextBlock, "text")),
+    (e.AgentMessageEvent, _fast_agent_message, plain(b.TextBlock, "text")),
     (e.AgentThinking, _fast_agent_thinking, True),
     (e.AgentToolUse, _fast_agent_tool_use, True),
-    (e.AgentToolResult, _fast_agent_tool_result, _plain(b.TextBlock, "text")),
+    (e.AgentToolResult, _fast_agent_tool_result, plain(b.TextBlock, "text")),
     (e.SessionStatusRunning, _fast_no_fields(e.SessionStatusRunning), True),
-    (e.SessionStatusIdle, _fast_session_status_idle, _plain(e.StopReason, "type", "event_ids")),
+    (e.SessionStatusIdle, _fast_session_status_idle, plain(e.StopReason, "type", "event_ids")),
     (e.SpanModelRequestStart, _fast_span_start, True),
-    (e.SpanModelRequestEnd, _fast_span_end, _plain(e.ModelUsage, *_USAGE_FIELDS)),
+    (e.SpanModelRequestEnd, _fast_span_end, plain(e.ModelUsage, *_USAGE_FIELDS)),
 )
 _FAST_FIELDS: Final[dict[type[Any], tuple[str, ...]]] = {
     e.AgentMessageEvent: ("content",),
@@ -405,7 +383,7 @@ _FAST_FIELDS: Final[dict[type[Any], tuple[str, ...]]] = {
 _FAST_BUILDERS: Final[dict[type[Any], Callable[[dict[str, Any]], Any]]] = {
     cls: build
     for cls, build, parts_plain in _CANDIDATES
-    if parts_plain and _plain(cls, *_ENVELOPE_FIELDS, *_FAST_FIELDS[cls])
+    if parts_plain and plain(cls, *_ENVELOPE_FIELDS, *_FAST_FIELDS[cls])
 }
 """The builder of each class whose fields are exactly those the builder sets (all, today)."""
 by_class: dict[type[Any], Callable[[dict[str, Any]], Any]] = _FAST_BUILDERS

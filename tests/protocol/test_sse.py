@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from qoder._protocol.sse import DEFAULT_MAX_FRAME_BYTES, SSEDecoder, SSEFrame
 
-REAL_VECTORS = Path(__file__).parents[2].parent / "shared" / "vectors" / "real"
+REAL_VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "real"
 BOM = b"\xef\xbb\xbf"
 
 Result = tuple[list[SSEFrame], str, int | None]
@@ -30,9 +30,11 @@ def decode(
     return frames + decoder.flush()
 
 
-def decode_all(chunks: Iterable[bytes], max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> Result:
+def decode_all(
+    chunks: Iterable[bytes], max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES, *, bulk: bool = True
+) -> Result:
     """Like `decode`, plus the decoder's last_event_id and retry at the end."""
-    decoder = SSEDecoder(max_frame_bytes=max_frame_bytes)
+    decoder = SSEDecoder(max_frame_bytes=max_frame_bytes, bulk=bulk)
     frames = [frame for chunk in chunks for frame in decoder.feed(chunk)]
     frames += decoder.flush()
     return frames, decoder.last_event_id, decoder.retry
@@ -522,13 +524,128 @@ def test_large_chunks_of_many_frames_match_the_reference(plan: list[int | str], 
     )
 
 
+# --- the bulk readers read what the line loop reads ----------------------------------------------
+#
+# SSEDecoder(bulk=False) applies the line rules to every byte; by default the bulk readers
+# (sse_bulk.py) read runs of usual frames at once, from bytes (chunks of 4 KiB and more, no CR)
+# or from text, and carry a frame cut by a chunk end. Whatever the input and its chunking, both
+# must give the same frames, last_event_id and retry.
+
+BULK_PIECES = [
+    *(piece.encode() for piece in PIECES),
+    *(piece.encode() for piece in UNUSUAL_PIECES if piece != "\xff"),
+    b"\xff",  # invalid UTF-8
+    b"data: " + b"x" * 20_000 + b"\n\n",  # longer than what a chunk end may carry
+    ('id: evt_long\nevent: agent.message\ndata: {"t":"' + "\u00e9" * 3000 + '"}\n\n').encode(),
+    b'id: evt_bad\nevent: agent.message\ndata: {"t":"\xff"}\n\n',  # invalid UTF-8 in a value
+    b"id: evt_cr\r\nevent: agent.message\r\ndata: {}\r\n\r\n",
+    b"id: evt_cut\nevent: agent.message\ndata: {}\n",  # no blank line yet
+    b"retry: 250\n",
+]
+
+
+def cut(stream: bytes, sizes: list[int]) -> list[bytes]:
+    """``stream`` in consecutive chunks of ``sizes``, the sizes repeated until it is all cut."""
+    chunks: list[bytes] = []
+    pos = 0
+    for size in itertools.cycle(sizes):
+        if pos >= len(stream):
+            break
+        chunks.append(stream[pos : pos + size])
+        pos += size
+    return chunks
+
+
+def decode_streams(streams: list[list[bytes]], max_frame_bytes: int, *, bulk: bool) -> list[Result]:
+    """One decoder reads several streams in turn (flush between them): each one's result."""
+    decoder = SSEDecoder(max_frame_bytes=max_frame_bytes, bulk=bulk)
+    results: list[Result] = []
+    for chunks in streams:
+        frames = [frame for chunk in chunks for frame in decoder.feed(chunk)]
+        frames += decoder.flush()
+        results.append((frames, decoder.last_event_id, decoder.retry))
+    return results
+
+
+# A stream: runs of usual frames (numbered, so that ids differ) and of odd pieces.
+bulk_streams = st.tuples(
+    st.booleans(),  # a leading BOM
+    st.lists(
+        st.tuples(
+            st.one_of(
+                st.integers(0, len(USUAL_FRAMES) - 1),
+                st.sampled_from(BULK_PIECES),
+                st.binary(max_size=3),
+            ),
+            st.integers(1, 40),  # how many in a row
+        ),
+        max_size=60,
+    ),
+).map(
+    lambda drawn: (
+        (BOM if drawn[0] else b"")
+        + b"".join(
+            USUAL_FRAMES[step].format(n=n * 100 + i).encode() if isinstance(step, int) else step
+            for n, (step, times) in enumerate(drawn[1])
+            for i in range(times)
+        )
+    )
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    streams=st.lists(bulk_streams, min_size=1, max_size=2),
+    sizes=st.tuples(
+        st.lists(st.one_of(st.integers(1, 80), st.integers(80, 5000)), max_size=8),
+        st.sampled_from([4096, 5000, 1 << 16]),  # at least one large chunk in each round
+    ).map(lambda drawn: [*drawn[0], drawn[1]]),
+    limit=st.sampled_from([0, 30, 600, 5000, DEFAULT_MAX_FRAME_BYTES]),
+)
+def test_bulk_readers_match_the_line_loop(
+    streams: list[bytes], sizes: list[int], limit: int
+) -> None:
+    """Any stream, any chunking, any limit, one stream or two (flush between): the bulk
+    readers and the line loop give the same frames, last_event_id and retry."""
+    line_loop = decode_streams([[stream] for stream in streams], limit, bulk=False)
+    chunked = [cut(stream, sizes) for stream in streams]
+    assert decode_streams(chunked, limit, bulk=False) == line_loop
+    assert decode_streams(chunked, limit, bulk=True) == line_loop
+    assert decode_streams([[stream] for stream in streams], limit, bulk=True) == line_loop
+
+
+def persisted_event(n: int) -> bytes:
+    """The frame of a persisted event; every 97th has invalid UTF-8, every 50th is a ping."""
+    if n % 50 == 0:
+        return b"event: ping\ndata: {}\n\n"
+    text = ("caf\u00e9 " if n % 7 == 0 else "word ") * (n % 60)
+    data = f'{{"id":"evt_{n}","text":"{text}"}}'.encode()
+    if n % 97 == 0:
+        data = data.replace(b"}", b"\xff}")  # U+FFFD once decoded
+    return f"id: evt_{n}\nevent: agent.message\ndata: ".encode() + data + b"\n\n"
+
+
+@pytest.mark.parametrize("chunk_size", [1, 13, 1024, 4096, 5000, 1 << 16, 1 << 20])
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"])
+def test_a_stream_of_persisted_events_reads_the_same_both_ways(
+    chunk_size: int, line_end: bytes
+) -> None:
+    # Mostly what the bulk readers are for: id, event, data, blank line.
+    stream = b"".join(persisted_event(n) for n in range(1500)).replace(b"\n", line_end)
+    chunks = [stream[i : i + chunk_size] for i in range(0, len(stream), chunk_size)]
+    expected = decode_all([stream], bulk=False)
+    assert len(expected[0]) == 1500
+    assert decode_all(chunks) == expected
+    assert decode_all(chunks, bulk=False) == expected
+
+
 # --- real recorded data -------------------------------------------------------------------------
 
 
 def real_vector(name: str) -> bytes:
     if not REAL_VECTORS.is_dir():
         pytest.fail(
-            f"recorded vectors not found at {REAL_VECTORS} (expected ../shared beside the repo)"
+            f"recorded vectors not found at {REAL_VECTORS} (tests/vectors/real, in the repo)"
         )
     return (REAL_VECTORS / name).read_bytes()
 
