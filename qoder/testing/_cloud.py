@@ -1,9 +1,10 @@
 """FakeCloud: the framework-independent emulator of the Cloud Agents API.
 
-``cloud.handle(EmulatorRequest) -> EmulatorResponse`` implements every endpoint a conversation
-uses (docs/protocol.md §3), with bearer-token checks, ``Idempotency-Key`` replay, fault
-injection and a record of every request. Adapters put it behind respx (:meth:`FakeCloud.mock`)
-or an ASGI server (:meth:`FakeCloud.asgi_app`, :func:`qoder.testing.serve_in_thread`).
+``cloud.handle(EmulatorRequest) -> EmulatorResponse`` implements every endpoint of
+docs/protocol.md §3 and §8 (sessions, events, agents with versions, environments), with
+bearer-token checks, ``Idempotency-Key`` replay, fault injection and a record of every request.
+Adapters put it behind respx (:meth:`FakeCloud.mock`) or an ASGI server
+(:meth:`FakeCloud.asgi_app`, :func:`qoder.testing.serve_in_thread`).
 """
 
 from __future__ import annotations
@@ -42,9 +43,16 @@ Handler = Callable[..., EmulatorResponse]
 
 _ROUTE_TABLE: list[tuple[str, str, Handler]] = [
     ("POST", r"/agents", _routes.create_agent),
+    ("GET", r"/agents", _routes.list_agents),
     ("GET", r"/agents/([^/]+)", _routes.get_agent),
+    ("POST", r"/agents/([^/]+)", _routes.update_agent),
+    ("POST", r"/agents/([^/]+)/archive", _routes.archive_agent),
     ("POST", r"/environments", _routes.create_environment),
+    ("GET", r"/environments", _routes.list_environments),
     ("GET", r"/environments/([^/]+)", _routes.get_environment),
+    ("POST", r"/environments/([^/]+)", _routes.update_environment),
+    ("DELETE", r"/environments/([^/]+)", _routes.delete_environment),
+    ("POST", r"/environments/([^/]+)/archive", _routes.archive_environment),
     ("POST", r"/sessions", _routes.create_session),
     ("GET", r"/sessions", _routes.list_sessions),
     ("GET", r"/sessions/([^/]+)", _routes.get_session),

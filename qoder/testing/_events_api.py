@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from qoder.testing._faults import PROCESSING_MESSAGE
-from qoder.testing._pages import PageQuery, page_envelope
+from qoder.testing._pages import MAX_EVENT_LIMIT, Listing, PageQuery, page_envelope
 from qoder.testing._resources import SessionRecord
 from qoder.testing._routes import object_body
 from qoder.testing._script import TurnContext
@@ -158,20 +158,28 @@ def _type_filter(values: list[str], commas: list[str]) -> frozenset[str] | None:
 
 
 def list_events(state: CloudState, request: EmulatorRequest, session_id: str) -> EmulatorResponse:
-    """``GET /sessions/{id}/events``: persisted events, oldest first by default."""
+    """``GET /sessions/{id}/events``: persisted events, oldest first by default; cursors must
+    be events of this session."""
     session = state.session(session_id)
-    query = PageQuery(request, state.page_tokens)
-    ordered = list(session.log.events)
-    if query.order("asc") == "desc":
-        ordered.reverse()
+    log = session.log
+    query = PageQuery(request, state.page_tokens, f"events:{session_id}")
     types = _type_filter(query.all("types[]") + query.all("types"), query.all("type"))
+
+    def locate(event_id: str) -> int | None:
+        after = log.position_after(event_id)
+        return None if after is None else after - 1
+
+    def position(event: dict[str, Any]) -> int:
+        return (log.position_after(str(event["id"])) or 0) - 1
+
     page = page_envelope(
-        ordered,
-        ident=lambda event: str(event["id"]),
-        keep=lambda event: types is None or event["type"] in types,
+        log.events,
+        listing=Listing(position=position, locate=locate, ident=lambda event: str(event["id"])),
         query=query,
-        tokens=state.page_tokens,
+        keep=lambda event: types is None or event["type"] in types,
         serialize=dict,
+        order=query.order("asc"),
+        max_limit=MAX_EVENT_LIMIT,
     )
     return json_response(200, page)
 

@@ -29,6 +29,10 @@ class AgentRecord:
     skills: list[Any] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
     version: int = 1
+    updated_at: str = ""
+    archived_at: str | None = None
+    seq: int = 0
+    """Creation order in the cloud (list position; kept by every version)."""
 
     @property
     def model_name(self) -> str | None:
@@ -54,18 +58,23 @@ class AgentRecord:
             "metadata": self.metadata,
             "version": self.version,
             "created_at": self.created_at,
-            "updated_at": self.created_at,
-            "archived_at": None,
+            "updated_at": self.updated_at or self.created_at,
+            "archived_at": self.archived_at,
         }
 
     def summary(self) -> dict[str, Any]:
-        """The agent as embedded in a session."""
+        """The agent as embedded in a session: the snapshot the session runs with (§8.1)."""
         return {
             "id": self.id,
             "type": "agent",
             "version": self.version,
             "name": self.name,
+            "description": self.description,
             "model": self.model,
+            "system": self.system,
+            "tools": self.tools,
+            "mcp_servers": self.mcp_servers,
+            "skills": self.skills,
         }
 
 
@@ -79,6 +88,10 @@ class EnvironmentRecord:
     description: str = ""
     config: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    updated_at: str = ""
+    archived_at: str | None = None
+    seq: int = 0
+    """Creation order in the cloud (list position)."""
 
     def to_json(self) -> dict[str, Any]:
         """The environment object."""
@@ -90,9 +103,9 @@ class EnvironmentRecord:
             "status": "ready",
             "config": self.config,
             "metadata": self.metadata,
-            "archived_at": None,
+            "archived_at": self.archived_at,
             "created_at": self.created_at,
-            "updated_at": self.created_at,
+            "updated_at": self.updated_at or self.created_at,
         }
 
 
@@ -110,6 +123,9 @@ class SessionRecord:
     resources: list[Any] = field(default_factory=list)
     vault_ids: list[Any] = field(default_factory=list)
     environment_variables: dict[str, Any] = field(default_factory=dict)
+    budget: dict[str, Any] | None = None
+    seq: int = 0
+    """Creation order in the cloud (list position)."""
     status: str = "idle"
     updated_at: str = ""
     archived_at: str | None = None
@@ -142,6 +158,7 @@ class SessionRecord:
             "environment_variables": self.environment_variables,
             "resources": self.resources,
             "vault_ids": self.vault_ids,
+            "budget": self.budget,
             "usage": dict(self.usage),
             "created_at": self.created_at,
             "updated_at": self.updated_at or self.created_at,

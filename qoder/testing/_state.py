@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Any
 
@@ -35,16 +36,26 @@ class CloudState:
         self.omit_turn_id = omit_turn_id
         self.keepalive_interval = keepalive_interval
         self.agents: dict[str, AgentRecord] = {}
+        """The latest version of every agent."""
+        self.agent_versions: dict[str, dict[int, AgentRecord]] = {}
+        """The earlier versions of updated agents, by id then version."""
         self.environments: dict[str, EnvironmentRecord] = {}
         self.sessions: dict[str, SessionRecord] = {}
+        self.removed: dict[str, int] = {}
+        """The list positions of deleted sessions and environments (cursors stay valid)."""
+        self._seq = itertools.count(1)
         self.streams: set[EventStream] = set()
         self.streams_changed = threading.Condition(self.lock)
         self.faults = FaultRegistry()
-        self.page_tokens = PageTokens(self.ids)
+        self.page_tokens = PageTokens()
 
     def now(self) -> str:
         """The current time as an RFC 3339 string."""
         return format_timestamp(self.clock())
+
+    def next_seq(self) -> int:
+        """The next creation sequence number (the list position of a new resource)."""
+        return next(self._seq)
 
     def script_for(self, agent_id: str) -> ScriptedAgent:
         """The scripted behaviour of agent ``agent_id`` (the cloud's default unless overridden)."""
@@ -56,6 +67,25 @@ class CloudState:
         if session is None:
             raise ApiError(404, f"Session {session_id} not found.")
         return session
+
+    def find_agent(self, agent_id: str, version: int | None = None) -> AgentRecord:
+        """The agent (its latest version, or ``version``), or a 404 ``not_found_error``."""
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            raise ApiError(404, f"Agent {agent_id} not found.")
+        if version is None or version == agent.version:
+            return agent
+        older = self.agent_versions.get(agent_id, {}).get(version)
+        if older is None:
+            raise ApiError(404, f"Agent {agent_id} has no version {version}.")
+        return older
+
+    def find_environment(self, env_id: str) -> EnvironmentRecord:
+        """The environment, or a 404 ``not_found_error``."""
+        environment = self.environments.get(env_id)
+        if environment is None:
+            raise ApiError(404, f"Environment {env_id} not found.")
+        return environment
 
     def emit(
         self,
