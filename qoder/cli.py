@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import secrets
 import subprocess
@@ -25,7 +26,7 @@ from typing import TextIO
 
 from .errors import QoderError
 
-__all__ = ["main"]
+__all__ = ["ANY_TOKEN", "chat", "demo", "main", "serve", "serve_banner"]
 
 DEFAULT_DEMO = Path("examples") / "multi_turn.py"
 
@@ -53,10 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
-            from .testing import run_server
-
-            run_server(args.host, args.port, args.token, keepalive_interval=args.keepalive)
-            return 0
+            return serve(args.host, args.port, args.token, keepalive=args.keepalive)
         if args.command == "chat":
             return chat(local=args.local)
         return demo(args.scripts or [DEFAULT_DEMO])
@@ -65,6 +63,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+ANY_TOKEN = "emulator-token"
+"""The token ``serve`` suggests when it accepts any (the emulator checks none)."""
+
+
+def serve_banner(base_url: str, token: str | None) -> list[str]:
+    """What ``serve`` prints once listening: the base URL, which token is accepted, and the
+    ``export`` lines that point a client at it, ready to paste into a shell."""
+    accepted = (
+        "Only the bearer token given with --token is accepted."
+        if token
+        else "Any non-empty bearer token is accepted."
+    )
+    return [
+        f"Qoder Cloud emulator listening on {base_url}",
+        accepted,
+        "Point a client at it (paste into a shell):",
+        f"  export QODER_MANAGED_BASE_URL={base_url}",
+        f"  export QODER_PERSONAL_ACCESS_TOKEN={token or ANY_TOKEN}",
+        "  export QODER_AGENT_ID=agent_default",
+        "  export QODER_ENVIRONMENT_ID=env_default",
+    ]
+
+
+def serve(host: str, port: int, token: str | None, *, keepalive: float = 15.0) -> int:
+    """Serve the emulator until interrupted; an address that cannot be listened on is one
+    line on stderr and the exit status 1."""
+    from .testing import run_server
+
+    def ready(base_url: str) -> None:
+        print("\n".join(serve_banner(base_url, token)), flush=True)
+
+    try:
+        run_server(host, port, token, keepalive_interval=keepalive, on_ready=ready)
+    except OSError as error:
+        if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        reason = error.strerror or str(error)
+        print(f"error: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
+        return 1
+    return 0
 
 
 @contextlib.contextmanager

@@ -7,6 +7,8 @@ Explicit arguments win over environment variables (docs/protocol.md §2.1). Reso
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -17,6 +19,7 @@ import httpx
 
 from ._protocol.config import SessionConfig
 from ._protocol.effects import Timeouts
+from ._protocol.redaction import MIN_TOKEN_LENGTH
 from ._protocol.specs import AgentSpec, EnvironmentSpec
 from ._version import __version__
 from .errors import ConfigurationError
@@ -39,6 +42,10 @@ TOKEN_ENV_VARS = ("QODER_PERSONAL_ACCESS_TOKEN", "QODER_ACCESS_TOKEN", "QODER_PA
 BASE_URL_ENV_VARS = ("QODER_MANAGED_BASE_URL", "QODER_CLOUD_AGENT_API_BASE")
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 DEFAULT_STREAM_IDLE_TIMEOUT = 90.0
+LOOPBACK_NAMES = ("localhost",)
+
+logger = logging.getLogger("qoder")
+_warned_short_token = False
 
 
 def _clean_token(value: str) -> str:
@@ -150,6 +157,10 @@ class QoderAgentOptions:
         max_buffered_messages: unread messages kept before the oldest are dropped (see docs).
         on_auth_expired: called once on a 401/403 to supply a fresh token.
         workspace_id, betas, default_headers: extra request headers.
+        allow_insecure_http: send the token over a plain ``http://`` base URL to a host that
+            is not loopback (in clear text). Off by default: such a base URL is a
+            :class:`~qoder.ConfigurationError`. Loopback (``localhost``, 127.0.0.0/8, ``::1``)
+            is always allowed, for the emulator.
     """
 
     auth: AccessToken | EnvAccessToken | None = attrs.field(default=None, converter=_as_secret)
@@ -177,6 +188,7 @@ class QoderAgentOptions:
     workspace_id: str | None = None
     betas: Sequence[str] = ()
     default_headers: Mapping[str, str] = attrs.field(factory=dict)
+    allow_insecure_http: bool = False
 
 
 def _first_env(environ: Mapping[str, str], names: Sequence[str]) -> str | None:
@@ -187,8 +199,21 @@ def _first_env(environ: Mapping[str, str], names: Sequence[str]) -> str | None:
     return None
 
 
-def normalize_base_url(url: str) -> str:
-    """Check and normalise a base URL: absolute http(s), no userinfo, query or fragment."""
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a URL's host name, without brackets) is this machine: ``localhost``,
+    127.0.0.0/8 or ``::1``."""
+    if host.lower().rstrip(".") in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
+    """Check and normalise a base URL: absolute http(s), no userinfo, query or fragment, and
+    ``http://`` only to loopback unless ``allow_insecure_http`` (the token would travel in
+    clear text)."""
     parts = urllib.parse.urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"base_url must be an absolute http(s) URL, got {url!r}")
@@ -197,13 +222,38 @@ def normalize_base_url(url: str) -> str:
             "base_url must not carry credentials, a query or a fragment; pass the token "
             "with auth= instead"
         )
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"base_url {url.strip()!r} is plain http:// to {parts.hostname}, which is not "
+            "loopback: the access token would be sent in clear text. Use https://, or pass "
+            "QoderAgentOptions(allow_insecure_http=True) if you accept that risk."
+        )
     return url.strip().rstrip("/")
 
 
+def _warn_if_short(token: AccessToken) -> None:
+    """Warn once per process, without showing it, about a token too short to be a real one."""
+    global _warned_short_token
+    if len(token.reveal()) < MIN_TOKEN_LENGTH and not _warned_short_token:
+        _warned_short_token = True
+        logger.warning(
+            "The access token is shorter than %d characters, so it cannot be a real Qoder "
+            "token (the emulator accepts any); error messages hide it only where it stands "
+            "as a whole word.",
+            MIN_TOKEN_LENGTH,
+        )
+
+
 def resolve_options(
-    options: QoderAgentOptions | None, environ: Mapping[str, str] | None = None
+    options: QoderAgentOptions | None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    require_agent: bool = True,
 ) -> SessionConfig:
-    """Resolve explicit options against the environment (explicit wins; blanks are unset)."""
+    """Resolve explicit options against the environment (explicit wins; blanks are unset).
+
+    ``require_agent=False`` for the resource client, which needs a token and a base URL only.
+    """
     opts = options or QoderAgentOptions()
     env = os.environ if environ is None else environ
 
@@ -221,15 +271,17 @@ def resolve_options(
             )
         token = AccessToken(found)
 
+    _warn_if_short(token)
     base_url = normalize_base_url(
-        opts.base_url or _first_env(env, BASE_URL_ENV_VARS) or DEFAULT_BASE_URL
+        opts.base_url or _first_env(env, BASE_URL_ENV_VARS) or DEFAULT_BASE_URL,
+        allow_insecure_http=opts.allow_insecure_http,
     )
 
     agent = opts.agent if opts.agent else _first_env(env, ("QODER_AGENT_ID",))
     environment = (
         opts.environment if opts.environment else _first_env(env, ("QODER_ENVIRONMENT_ID",))
     )
-    if agent is None and opts.resume is None:
+    if agent is None and opts.resume is None and require_agent:
         raise ConfigurationError(
             "No agent: set QODER_AGENT_ID, or pass QoderAgentOptions(agent='agent_...') or "
             "agent=AgentSpec(name=...) to create one, or resume= an existing session."

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
-from types import TracebackType
 from typing import Any, TypeVar, cast
 
 import anyio
@@ -87,18 +86,17 @@ class AsyncClient:
         await self.connect()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.disconnect()
 
     @property
     def session_id(self) -> str | None:
         """The id of the attached session (``None`` before ``connect()``)."""
         return self._core.session_id
+
+    def __repr__(self) -> str:
+        """``<AsyncClient session=sess_… state=connected>``: never the token or the options."""
+        return f"<{type(self).__name__} session={self._core.session_id} state={self._core.state}>"
 
     # --- the conversation --------------------------------------------------------------------
 

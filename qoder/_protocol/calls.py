@@ -17,6 +17,7 @@ from . import requests as rq
 from .config import SessionConfig
 from .effects import CallUser, Effect, EffectResult, Raised, Received, RefreshAuth, Returned, Send
 from .errors import ProtocolError
+from .redaction import hide
 from .retry import RetryPolicy, call_flow
 
 __all__ = ["Caller", "parse_json"]
@@ -39,11 +40,10 @@ class Caller:
             self._secrets.append(self._token)
 
     def redact(self, text: str) -> str:
-        """``text`` with every token this client has used cut out: for every error message and
-        log line."""
+        """``text`` with every token this client has used cut out where it can be the token
+        (:func:`.redaction.hide`): for every error message and log line."""
         for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "***")
+            text = hide(text, secret)
         return text
 
     def headers(self) -> dict[str, str]:

@@ -47,6 +47,7 @@ import attrs
 
 from . import errors
 from .effects import NoResponse, Received, RefreshAuth, Send, Sleep
+from .redaction import hide
 from .requests import APIRequest, header_value
 from .status import error_from_response, is_session_busy, session_busy_error
 
@@ -258,7 +259,7 @@ def _url_of(request: APIRequest, method_url: str) -> str:
 
 def _without(secret: str, redact: Callable[[str], str]) -> Callable[[str], str]:
     """``redact`` that also hides a token obtained after the caller built ``redact``."""
-    return lambda text: redact(text).replace(secret, "***")
+    return lambda text: hide(redact(text), secret)
 
 
 def _connection_error(

@@ -155,17 +155,32 @@ class EventStream:
     def dropped(self, reason: str, *, connected: bool = True) -> None:
         """A connection ended, or an attempt got none (``connected=False``: it counts as an
         attempt without progress however long ago the last one opened): BACKING_OFF, or LOST
-        once the budget is spent."""
+        once the budget is spent. Each reconnect is logged at WARNING on the ``qoder`` logger
+        (attempt n of N, the wait, the reason, which the caller has redacted), and so is the
+        loss."""
         duration = self._clock() - self._started if connected else 0.0
         self._backoff.record_connection(advanced=self._advanced and connected, duration=duration)
         self._advanced = False
-        if self._backoff.exhausted:
+        backoff = self._backoff
+        if backoff.exhausted:
             self.state = StreamState.LOST
-            self.reason = f"{reason}; gave up after {self._backoff.max_attempts} reconnects"
+            self.reason = f"{reason}; gave up after {backoff.max_attempts} reconnects"
+            logger.warning(
+                "event stream of %s lost (%s): the turn underway ends with stream_lost",
+                self.session_id,
+                self.reason,
+            )
             return
         self.state = StreamState.BACKING_OFF
-        self.delay = self._backoff.next_delay(self._rand)
-        logger.info("event stream dropped (%s); resuming in %.2f s", reason, self.delay)
+        self.delay = backoff.next_delay(self._rand)
+        logger.warning(
+            "event stream of %s dropped (%s); reconnect attempt %d of %d in %.2f s",
+            self.session_id,
+            reason,
+            backoff.attempts_without_progress + 1,
+            backoff.max_attempts,
+            self.delay,
+        )
 
     def backed_off(self) -> None:
         """The wait is over: BACKING_OFF -> CLOSED (the next read reconnects)."""

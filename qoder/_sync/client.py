@@ -16,7 +16,6 @@ import socket
 import threading
 import time
 from collections.abc import Generator, Iterable, Iterator, Mapping
-from types import TracebackType
 from typing import Any, TypeVar, cast
 
 import httpx
@@ -88,18 +87,17 @@ class SyncClient:
         self.connect()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.disconnect()
 
     @property
     def session_id(self) -> str | None:
         """The id of the attached session (``None`` before ``connect()``)."""
         return self._core.session_id
+
+    def __repr__(self) -> str:
+        """``<SyncClient session=sess_… state=connected>``: never the token or the options."""
+        return f"<{type(self).__name__} session={self._core.session_id} state={self._core.state}>"
 
     # --- the conversation --------------------------------------------------------------------
 
