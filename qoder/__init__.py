@@ -18,8 +18,18 @@
 in-memory emulator of the API for your own tests.
 """
 
+from . import events
 from ._async.client import AsyncClient
+from ._async.cloud import AsyncCloud
 from ._async.query import query
+from ._async.sessions import (
+    adelete_session,
+    aget_session_info,
+    aget_session_messages,
+    alist_sessions,
+    arename_session,
+    atag_session,
+)
 from ._protocol.blocks import (
     ContentBlock,
     DocumentBlock,
@@ -48,8 +58,26 @@ from ._protocol.messages import (
     Usage,
     UserMessage,
 )
+from ._protocol.resources import (
+    Agent,
+    Deleted,
+    Environment,
+    ListCost,
+    Page,
+    Session,
+    SessionUsage,
+)
 from ._sync.client import SyncClient
+from ._sync.cloud import Cloud
 from ._sync.query import query_sync
+from ._sync.sessions import (
+    delete_session,
+    get_session_info,
+    get_session_messages,
+    list_sessions,
+    rename_session,
+    tag_session,
+)
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -97,25 +125,32 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "AccessToken",
+    "Agent",
     "AgentSpec",
     "AssistantMessage",
     "AsyncClient",
+    "AsyncCloud",
     "AuthenticationError",
     "BadRequestError",
     "ClientStateError",
+    "Cloud",
     "ConfigurationError",
     "ConflictError",
     "ContentBlock",
     "CustomTool",
+    "Deleted",
     "DocumentBlock",
     "EnvAccessToken",
+    "Environment",
     "EnvironmentSpec",
     "Event",
     "ImageBlock",
     "InternalServerError",
+    "ListCost",
     "MalformedEvent",
     "Message",
     "NotFoundError",
+    "Page",
     "PermissionDeniedError",
     "PermissionResultAllow",
     "PermissionResultDeny",
@@ -127,7 +162,9 @@ __all__ = [
     "RedactedBlock",
     "ResultMessage",
     "SearchResultBlock",
+    "Session",
     "SessionBusyError",
+    "SessionUsage",
     "StreamErrorFrame",
     "StreamEvent",
     "SyncClient",
@@ -147,7 +184,20 @@ __all__ = [
     "__version__",
     "access_token",
     "access_token_from_env",
+    "adelete_session",
+    "aget_session_info",
+    "aget_session_messages",
+    "alist_sessions",
+    "arename_session",
+    "atag_session",
+    "delete_session",
+    "events",
+    "get_session_info",
+    "get_session_messages",
+    "list_sessions",
     "query",
     "query_sync",
+    "rename_session",
+    "tag_session",
     "tool",
 ]

@@ -15,6 +15,7 @@ stdlib's scanner (:func:`use_json_backend`). Figures and method: ``benchmarks/RE
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -37,8 +38,10 @@ __all__ = [
     "KEEPALIVE_EVENT_NAMES",
     "converter",
     "decode_frame",
+    "event_from_object",
     "fast_path_types",
     "json_backend",
+    "keep_raw",
     "structure_event",
     "use_fast_paths",
     "use_json_backend",
@@ -114,6 +117,10 @@ def _keep_raw(cls: type[T]) -> Callable[[Any, Any], T]:
         return instance
 
     return hook
+
+
+keep_raw = _keep_raw
+"""The structure hook of a raw-keeping attrs class (the resource objects use it too)."""
 
 
 # --- content blocks --------------------------------------------------------------------------
@@ -439,6 +446,28 @@ def _structure_frame(frame: SSEFrame, obj: dict[str, Any], kind: Any) -> e.Event
         return _malformed(frame, kind, _describe(failure))
     if source is not obj:
         object.__setattr__(event, "raw", obj)
+    return event
+
+
+def event_from_object(obj: Any) -> e.Event:
+    """A persisted event as a list endpoint returns it (§3.10), typed exactly as the same
+    event on the stream would be: unknown types kept, malformed ones as values."""
+    from .sse import SSEFrame
+
+    kind = obj.get("type") if isinstance(obj, dict) else None
+    event_id = obj.get("id") if isinstance(obj, dict) else None
+    frame = SSEFrame(
+        event=kind if isinstance(kind, str) and kind else "message",
+        data=json.dumps(obj, ensure_ascii=False),
+        id=event_id if isinstance(event_id, str) else None,
+        last_event_id="",
+        retry=None,
+    )
+    event = decode_frame(frame)
+    if event is None:  # a persisted "ping" or "heartbeat": not a keep-alive here
+        return e.UnknownEvent(
+            type=frame.event, id=frame.id, raw=obj if isinstance(obj, dict) else {}
+        )
     return event
 
 

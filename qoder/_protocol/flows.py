@@ -130,6 +130,12 @@ class SessionCore:
         """The id of the attached session (``None`` before ``connect()``)."""
         return self.conversation.session_id if self.conversation is not None else None
 
+    @property
+    def state(self) -> str:
+        """The lifecycle phase as a word (``new``, ``connecting``, ``connected``, ``closed``),
+        for the facades' reprs."""
+        return self.phase.value
+
     # --- lifecycle flows ---------------------------------------------------------------------
 
     def connect(self, resolve: Callable[[], SessionConfig]) -> Flow[None]:
@@ -149,8 +155,15 @@ class SessionCore:
             config = resolve()
             self._configure(config)
             yield OpenHTTP(config.timeouts)
-            session, cursor = yield from self._create_or_resume(config)
+            if config.resume is not None:
+                session, cursor, running = yield from self._resume(config.resume)
+            else:
+                session, cursor, running = (yield from self._create(config)), None, None
             self._attach(config, session, cursor)
+            if running is not None:  # pick up the turn still running (§6.2, §6.3)
+                conversation = self._require_conversation()
+                conversation.begin_turn()
+                self.inbox.absorb(conversation.on_post_reply({"data": [running]}))
             yield from self._require_reader().open_stream()
         except BaseException:
             self.phase = Phase.CLOSED
@@ -272,13 +285,27 @@ class SessionCore:
         self.inbox.max_messages = config.max_buffered_messages
         self._tools = {tool.name: tool for tool in config.tools}
 
-    def _create_or_resume(self, config: SessionConfig) -> Flow[tuple[Any, str | None]]:
-        if config.resume is not None:
-            session = yield from self._call(rq.retrieve_session(config.resume))
-            newest = yield from self._call(rq.list_events(config.resume, order="desc", limit=1))
-            data = newest.get("data") if isinstance(newest, dict) else None
-            cursor = data[0].get("id") if data and isinstance(data[0], dict) else None
-            return session, cursor if isinstance(cursor, str) else None
+    def _resume(self, session_id: str) -> Flow[tuple[Any, str | None, dict[str, Any] | None]]:
+        """The session to attach to, the cursor to stream from (§6.2), and the ``user.message``
+        of the turn it is still running, if any: then the cursor is the event before that
+        prompt, so that the whole running turn streams and is correlated as our own."""
+        session = yield from self._call(rq.retrieve_session(session_id))
+        status = session.get("status") if isinstance(session, dict) else None
+        if status in _RUNNING:
+            prompts = rq.list_events(session_id, order="desc", limit=1, types=("user.message",))
+            prompt = _first_item((yield from self._call(prompts)))
+            prompt_id = prompt.get("id") if prompt is not None else None
+            if isinstance(prompt_id, str) and prompt_id:
+                earlier = rq.list_events(session_id, order="desc", after_id=prompt_id, limit=1)
+                before = _first_item((yield from self._call(earlier)))
+                return session, _id_of(before), prompt
+        newest = _first_item(
+            (yield from self._call(rq.list_events(session_id, order="desc", limit=1)))
+        )
+        return session, _id_of(newest), None
+
+    def _create(self, config: SessionConfig) -> Flow[Any]:
+        """Create the agent and environment when only specs were given, then the session."""
         agent = config.agent
         if isinstance(agent, AgentSpec):
             tools = [*agent.tools, *(tool.to_agent_tool() for tool in config.tools)]
@@ -302,7 +329,7 @@ class SessionCore:
                 max_credit_cost=config.max_credit_cost,
             )
         )
-        return session, None  # a new session has no history: no cursor (§6.2)
+        return session  # a new session has no history: no cursor (§6.2)
 
     def _attach(self, config: SessionConfig, session: Any, cursor: str | None) -> None:
         session_id = _require_id(session, "session")
@@ -415,6 +442,20 @@ class _Reading:
 
     def __exit__(self, *exc: object) -> None:
         self._core._reading = False
+
+
+_RUNNING = frozenset({"running", "processing", "rescheduling"})
+
+
+def _first_item(page: Any) -> dict[str, Any] | None:
+    data = page.get("data") if isinstance(page, dict) else None
+    first = data[0] if isinstance(data, list) and data else None
+    return first if isinstance(first, dict) else None
+
+
+def _id_of(item: dict[str, Any] | None) -> str | None:
+    value = item.get("id") if item is not None else None
+    return value if isinstance(value, str) and value else None
 
 
 def _require_id(obj: Any, kind: str) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import http
 import json
+import re
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
@@ -98,6 +100,31 @@ def _times(count: int) -> str:
     return "once" if count == 1 else f"{count} times"
 
 
+_RESOURCE_PATH = re.compile(r"/(sessions|agents|environments)/([^/?#]+)")
+_KINDS = {"sessions": "session", "agents": "agent", "environments": "environment"}
+
+
+def _not_found_hint(parsed: _ParsedBody, url: str) -> str:
+    """404: a resource that does not exist, or an endpoint that does not (a wrong base URL).
+
+    A request that names no id (``POST /sessions``) or whose answer is not the API's error
+    envelope (a proxy's HTML page) reached no endpoint; one that names an id most likely
+    names a resource that is gone.
+    """
+    base_url = (
+        "Nothing answers at this URL: check the base URL (QODER_MANAGED_BASE_URL or "
+        "QoderAgentOptions(base_url=...)); it ends in /api/v1/cloud."
+    )
+    found = list(_RESOURCE_PATH.finditer(url))
+    if not found or parsed.error_type is None:
+        return base_url
+    kind, ident = _KINDS[found[-1].group(1)], urllib.parse.unquote(found[-1].group(2))
+    return (
+        f"No {kind} {ident!r} exists (it was deleted, or the id is wrong); list the {kind}s "
+        f"to find one. If every {kind} gives this, check the base URL instead."
+    )
+
+
 def _hint(status: int, param: str | None, retries: int) -> str:
     """What the user can do about a status, after every automatic retry was spent."""
     if status == 400:
@@ -109,11 +136,6 @@ def _hint(status: int, param: str | None, retries: int) -> str:
         return (
             "The token is valid but may not do this: check its permissions and the workspace "
             "(QoderAgentOptions(workspace_id=...))."
-        )
-    if status == 404:
-        return (
-            "The session or agent may have been deleted, or the id is wrong; list sessions to "
-            "find a live one."
         )
     if status == 409:
         return (
@@ -202,7 +224,9 @@ def error_from_response(
         method=method,
         url=url,
         redact=redact,
-        hint=lambda parsed: _hint(status, parsed.param, retries),
+        hint=lambda parsed: (
+            _not_found_hint(parsed, url) if status == 404 else _hint(status, parsed.param, retries)
+        ),
     )
 
 

@@ -30,11 +30,41 @@ EXPECTED = {
         "Done: success",
     ],
 }
+RESOURCE_EXAMPLES = {
+    "sessions.py": [
+        "Newest session: idle",
+        "User: What's the capital of France?",
+        f"Assistant: {CAPITAL}",
+        "Turn 1: success",
+        f"Assistant: {POPULATION}",
+        "Title: France",
+    ],
+}
 FAULTS = {
     "clean": None,
     "cut_inside_the_answer": 3,  # the first stream is cut inside the agent.message frame
     "cut_after_the_answer": 4,  # ... inside the span.model_request_end right after it
 }
+
+
+def run_example(example: str, served: ServedCloud) -> subprocess.CompletedProcess[str]:
+    """Run ``examples/<example>`` as a user would: configured by the environment only."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "QODER_PERSONAL_ACCESS_TOKEN": TOKEN,
+        "QODER_MANAGED_BASE_URL": served.base_url,
+        "QODER_AGENT_ID": DEFAULT_AGENT_ID,
+        "QODER_ENVIRONMENT_ID": DEFAULT_ENVIRONMENT_ID,
+    }
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / example)],
+        env=env,
+        cwd=EXAMPLES.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -45,22 +75,7 @@ def test_example_prints_the_answer_once(
     drop_after = FAULTS[fault]
     if drop_after is not None:
         cloud.inject(StreamFault(drop_after=drop_after))
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "QODER_PERSONAL_ACCESS_TOKEN": TOKEN,
-        "QODER_MANAGED_BASE_URL": served.base_url,
-        "QODER_AGENT_ID": DEFAULT_AGENT_ID,
-        "QODER_ENVIRONMENT_ID": DEFAULT_ENVIRONMENT_ID,
-    }
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / example)],
-        env=env,
-        cwd=EXAMPLES.parent,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_example(example, served)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
     lines = done.stdout.splitlines()
@@ -76,3 +91,14 @@ def test_example_prints_the_answer_once(
         assert len(streams) == 2
         cursor = cloud.events(session_id)[drop_after - 1]["id"]
         assert streams[1].header("last-event-id") == cursor
+
+
+@pytest.mark.parametrize("example", list(RESOURCE_EXAMPLES))
+def test_resource_example_runs(cloud: RecordingCloud, served: ServedCloud, example: str) -> None:
+    done = run_example(example, served)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == RESOURCE_EXAMPLES[example]
+    (session,) = [
+        cloud.session(s) for s in {r.path.split("/")[-3] for r in cloud.stream_requests()}
+    ]
+    assert session["archived_at"] is not None

@@ -211,11 +211,12 @@ def test_processing_409_is_retried_until_the_turn_ends(
     cloud.agent.on("slow").reply("Working. ").hold().reply("Done.")
     with facade.client(options(served)) as first:
         session_id = session_of(first)
-        first.query("slow, please")
-        reading = first.receive_response()
-        assert texts(read_until_text(reading)) == ["Working. "]
-        assert cloud.is_held(session_id)
-        with facade.client(options(served, resume=session_id)) as second:
+        first.turn("hello")
+        with facade.client(options(served, resume=session_id)) as second:  # attached idle
+            first.query("slow, please")
+            reading = first.receive_response()
+            assert texts(read_until_text(reading)) == ["Working. "]
+            assert cloud.is_held(session_id)
             posting = Worker(lambda: second.query("What's the capital of France?"))
             assert cloud.wait_for(
                 lambda xs: any(x.status == 409 and x.path.endswith("/events") for x in xs)
@@ -229,16 +230,37 @@ def test_processing_409_is_retried_until_the_turn_ends(
     assert texts(answer) == [CAPITAL]
     assert result_of(answer).subtype == "success"
     user_messages = cloud.persisted(session_id, "user.message")
-    assert len(user_messages) == 2  # the refused attempts were not persisted
+    assert len(user_messages) == 3  # the refused attempts were not persisted
     busy = [e for e in cloud.snapshot() if e.path.endswith("/events") and e.status == 409]
-    posts = cloud.event_posts()[1:]  # the second client's attempts
+    posts = cloud.event_posts()[2:]  # the second client's attempts
     assert len(posts) == len(busy) + 1
     keys = [p.header("idempotency-key") for p in posts]
     assert len(set(keys)) == len(keys)  # a new key per attempt after a 409
     assert [p.header("x-qoder-retry-count") for p in posts] == [str(n) for n in range(len(posts))]
-    # The second client attached after the held turn's newest event: it got no history.
+    # The second client attached after the session's newest event: it got no history.
     resumed = cloud.stream_requests()[1]
     assert resumed.header("last-event-id") is not None
+
+
+def test_a_client_resumed_mid_turn_reads_that_turn(
+    facade: Facade, cloud: RecordingCloud, served: ServedCloud
+) -> None:
+    """The first client is mid-turn; a second one resumed on the session gets the whole turn
+    (it used to get none of its messages), and the first one still gets it too."""
+    cloud.agent.on("slow").reply("Working. ").hold().reply("Done.")
+    with facade.client(options(served)) as first:
+        session_id = session_of(first)
+        first.query("slow, please")
+        reading = first.receive_response()
+        assert texts(read_until_text(reading)) == ["Working. "]
+        with facade.client(options(served, resume=session_id)) as second:
+            cloud.release(session_id)
+            picked_up = list(second.receive_response())
+            rest = list(reading)
+    assert texts(picked_up) == ["Working. ", "Done."]
+    assert result_of(picked_up).result == "Working. Done."
+    assert result_of(rest).result == "Working. Done."
+    assert len(cloud.persisted(session_id, "user.message")) == 1  # nothing was re-posted
 
 
 # --- session errors --------------------------------------------------------------------------

@@ -309,3 +309,27 @@ def test_a_404_on_reopening_ends_the_turn_as_deleted() -> None:
     with pytest.raises(StopIteration) as done:
         next(driver.core.next_message(None, "receive_messages"))
     assert done.value.value is None  # nothing more can come
+
+
+def test_resume_of_a_running_session_correlates_its_running_turn() -> None:
+    driver = Driver(SessionCore(clock=iter(range(10_000)).__next__, rand=lambda: 0.0))
+    flow, effect = driver.start(driver.core.connect(lambda: config(agent=None, resume="sess_01")))
+    assert isinstance(effect, fx.OpenHTTP)
+    get = driver.step(flow, None)
+    assert isinstance(get, fx.Send)
+    assert get.url == f"{BASE}/sessions/sess_01"
+    prompts = driver.step(flow, ok({**SESSION, "status": "running"}))
+    assert isinstance(prompts, fx.Send)
+    params = dict(prompts.request.params)
+    assert (params["order"], params["types[]"], params["limit"]) == ("desc", "user.message", "1")
+    prompt = {"id": "evt_05", "type": "user.message", "turn_id": "turn_02", "content": []}
+    earlier = driver.step(flow, ok({"data": [prompt]}))
+    assert isinstance(earlier, fx.Send)
+    assert dict(earlier.request.params)["after_id"] == "evt_05"
+    stream = driver.step(flow, ok({"data": [{"id": "evt_04", "type": "session.status_idle"}]}))
+    assert isinstance(stream, fx.OpenStream)
+    assert stream.headers["Last-Event-ID"] == "evt_04"  # the running turn streams whole
+    driver.finish(flow, fx.Received(200, {}, b""))
+    messages = read_all(driver, fx.Chunk(turn("turn_02", 5, "Still here")))
+    assert isinstance(messages[-1], ResultMessage)
+    assert messages[-1].result == "Still here"

@@ -485,7 +485,7 @@ STATUS_CASES = [
     (400, errors.BadRequestError, "invalid_request_error", "Check the arguments"),
     (401, errors.AuthenticationError, "authentication_error", "QODER_PERSONAL_ACCESS_TOKEN"),
     (403, errors.PermissionDeniedError, "permission_error", "permissions"),
-    (404, errors.NotFoundError, "not_found_error", "may have been deleted"),
+    (404, errors.NotFoundError, "not_found_error", "check the base URL"),  # no id in the URL
     (409, errors.ConflictError, "conflict_error", "session's state"),
     (422, errors.UnprocessableEntityError, "invalid_request_error", "not accepted"),
     (429, errors.RateLimitError, "rate_limit_error", "Retried 2 times"),
@@ -539,6 +539,24 @@ def test_error_class_and_message_with_text_body(
     assert error.request_id is None
     assert ": <html>upstream broke</html>. " in str(error)
     assert hint in str(error)
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("https://h/api/v1/cloud/sessions/sess_1", "session 'sess_1'"),
+        ("https://h/api/v1/cloud/sessions/sess_1/events", "session 'sess_1'"),
+        ("https://h/api/v1/cloud/agents/agent%2F1?version=2", "agent 'agent/1'"),
+        ("https://h/api/v1/cloud/environments/env_1", "environment 'env_1'"),
+    ],
+)
+def test_a_404_naming_an_id_says_what_does_not_exist(url: str, kind: str) -> None:
+    error = make_error(404, envelope("not_found_error", "Not found."), url=url)
+    assert f"No {kind} exists" in str(error)
+    # An answer that is not the API's error envelope did not come from an endpoint at all.
+    proxy = make_error(404, b"<html>Not Found</html>", url=url)
+    assert "check the base URL" in str(proxy)
+    assert "No " not in str(proxy)
 
 
 def test_the_documented_401_message() -> None:

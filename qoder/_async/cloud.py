@@ -1,0 +1,390 @@
+"""``AsyncCloud``: the REST resources (sessions, their events, agents, environments), async.
+
+A driver of :class:`qoder._protocol.catalog.CatalogCore`, the twin of
+:mod:`qoder._sync.cloud`: the same names, the same arguments, the same docstrings. Lists are
+lazy: iterating one walks every page as it goes; ``.pages()`` and ``.first_page()`` give the
+pages themselves.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import functools
+from collections.abc import AsyncIterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Generic, TypeVar, cast
+
+import anyio
+import httpx
+
+from .._http import build_request, no_response, timeout
+from .._protocol import effects as fx
+from .._protocol import requests as rq
+from .._protocol import resource_requests as rr
+from .._protocol.catalog import CatalogCore
+from .._protocol.events import Event
+from .._protocol.flows import Flow
+from .._protocol.history import replay
+from .._protocol.messages import Message
+from .._protocol.resources import Agent, Deleted, Environment, Page, Session
+from .._protocol.specs import AgentSpec, EnvironmentSpec
+from ..options import QoderAgentOptions, resolve_options
+from .callables import call_user
+
+__all__ = [
+    "AsyncAgents",
+    "AsyncCloud",
+    "AsyncEnvironments",
+    "AsyncPager",
+    "AsyncSessionEvents",
+    "AsyncSessions",
+]
+
+T = TypeVar("T")
+
+
+class AsyncCloud:
+    """The Cloud Agents resources, configured like a conversation (``QoderAgentOptions``
+    and the same environment variables; no agent needed)::
+
+        async with AsyncCloud() as cloud:
+            async for session in cloud.sessions.list(agent_id="agent_..."):
+                print(session.id, session.status)
+
+    ``http_client``: your own ``httpx.AsyncClient`` (one pool for conversations and resources);
+    the client then neither configures nor closes it.
+    """
+
+    def __init__(
+        self,
+        options: QoderAgentOptions | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._options = options or QoderAgentOptions()
+        self._core = CatalogCore()
+        self._http = http_client
+        self._owns_http = http_client is None
+        self.sessions = AsyncSessions(self)
+        """Sessions, and their events (``cloud.sessions.events``)."""
+        self.agents = AsyncAgents(self)
+        """Agents."""
+        self.environments = AsyncEnvironments(self)
+        """Environments."""
+
+    async def close(self) -> None:
+        """Close the HTTP client, if this object made it. Idempotent."""
+        with anyio.CancelScope(shield=True):
+            await self._run(self._core.close())
+
+    async def __aenter__(self) -> AsyncCloud:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- the driver ----------------------------------------------------------------------------
+
+    async def _call(self, request: rq.APIRequest, into: type[T]) -> T:
+        await self._open()
+        return await self._run(self._core.call(request, into))
+
+    async def _open(self) -> None:
+        resolve = functools.partial(resolve_options, self._options, require_agent=False)
+        await self._run(self._core.open(resolve))
+
+    async def _run(self, flow: Flow[T]) -> T:
+        result: fx.EffectResult = None
+        try:
+            while True:
+                try:
+                    effect = flow.send(result)
+                except StopIteration as done:
+                    return cast(T, done.value)
+                result = await self._perform(effect)
+        finally:
+            flow.close()
+
+    async def _perform(self, effect: fx.Effect) -> fx.EffectResult:
+        match effect:
+            case fx.Send():
+                http = self._require_http()
+                try:
+                    response = await http.send(build_request(http, effect))
+                except httpx.TransportError as error:
+                    return no_response(error)
+                return fx.Received(response.status_code, response.headers, response.content)
+            case fx.Sleep():
+                await anyio.sleep(effect.seconds)
+            case fx.CallUser():
+                return await call_user(effect)
+            case fx.OpenHTTP():
+                if self._http is None:
+                    self._http = httpx.AsyncClient(timeout=timeout(effect.timeouts))
+            case fx.CloseHTTP():
+                if self._owns_http and self._http is not None:
+                    await self._http.aclose()
+            case fx.OpenStream() | fx.ReadChunk() | fx.CloseStream() | fx.WakeReader():
+                raise AssertionError(f"the resource client reads no stream: {effect!r}")
+            case _:
+                fx.unhandled(effect)
+        return None
+
+    def _require_http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            raise RuntimeError("no HTTP client: the core asked for I/O before OpenHTTP")
+        return self._http
+
+
+class AsyncPager(Generic[T]):
+    """A list, fetched page by page as it is iterated (``limit`` sizes a page, not the total)."""
+
+    def __init__(self, cloud: AsyncCloud, request: rq.APIRequest, into: type[T] | None) -> None:
+        self._cloud = cloud
+        self._request = request
+        self._into = into
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return _Items(_PageWalk(self._cloud, self._request, self._into))
+
+    def pages(self) -> AsyncIterator[Page[T]]:
+        """Every page, in order, each fetched when the previous one is done with."""
+        return _PageWalk(self._cloud, self._request, self._into)
+
+    async def first_page(self) -> Page[T]:
+        """Just the first page (its ``has_more`` says whether more follow)."""
+        return await _PageWalk(self._cloud, self._request, self._into).__anext__()
+
+
+class _PageWalk(Generic[T]):
+    """The pages of a list as an async iterator that holds nothing open between pages (no
+    async generator: leaving a loop early leaves nothing for the garbage collector)."""
+
+    def __init__(self, cloud: AsyncCloud, request: rq.APIRequest, into: type[T] | None) -> None:
+        self._cloud = cloud
+        self._next: rq.APIRequest | None = request
+        self._cursor: str | None = None
+        self._into = into
+
+    def __aiter__(self) -> _PageWalk[T]:
+        return self
+
+    async def __anext__(self) -> Page[T]:
+        request = self._next
+        if request is None:
+            raise StopAsyncIteration
+        await self._cloud._open()
+        step = await self._cloud._run(self._cloud._core.page(request, self._into, self._cursor))
+        self._next, self._cursor = step.following, step.cursor
+        return step.page
+
+
+class _Items(Generic[T]):
+    """The items of a list, page after page."""
+
+    def __init__(self, walk: _PageWalk[T]) -> None:
+        self._walk = walk
+        self._items: collections.deque[T] = collections.deque()
+
+    def __aiter__(self) -> _Items[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        while not self._items:
+            self._items.extend(await self._walk.__anext__())
+        return self._items.popleft()
+
+
+class AsyncSessions:
+    """``cloud.sessions``: create, read, list, change and clean up sessions (§3, §8.2)."""
+
+    def __init__(self, cloud: AsyncCloud) -> None:
+        self._cloud = cloud
+        self.events = AsyncSessionEvents(cloud)
+        """A session's persisted events."""
+
+    async def create(
+        self,
+        *,
+        agent: str,
+        environment_id: str,
+        agent_version: int | None = None,
+        title: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        environment_variables: Mapping[str, str] | None = None,
+        max_credit_cost: str | None = None,
+    ) -> Session:
+        """Create a session of ``agent`` in ``environment_id`` (§3.3)."""
+        request = rq.create_session(
+            agent=agent,
+            agent_version=agent_version,
+            environment_id=environment_id,
+            title=title,
+            metadata=metadata,
+            environment_variables=environment_variables,
+            max_credit_cost=max_credit_cost,
+        )
+        return await self._cloud._call(request, Session)
+
+    async def retrieve(self, session_id: str) -> Session:
+        """The session ``session_id`` (a :class:`~qoder.NotFoundError` if there is none)."""
+        return await self._cloud._call(rq.retrieve_session(session_id), Session)
+
+    def list(
+        self,
+        *,
+        agent_id: str | None = None,
+        statuses: Sequence[str] = (),
+        order: str | None = None,
+        include_archived: bool | None = None,
+        limit: int | None = None,
+    ) -> AsyncPager[Session]:
+        """Every session, newest first unless ``order="asc"``; archived ones only with
+        ``include_archived=True`` (§3.5)."""
+        request = rq.list_sessions(
+            agent_id=agent_id,
+            statuses=statuses,
+            order=order,
+            include_archived=include_archived,
+            limit=limit,
+        )
+        return AsyncPager(self._cloud, request, Session)
+
+    async def history(self, session_id: str, *, prompts: bool = True) -> builtins.list[Message]:
+        """The session's turns as the messages a live conversation yields: the same
+        ``AssistantMessage`` / ``UserMessage`` values, one ``ResultMessage`` per completed
+        turn; with ``prompts``, each turn starts with the user's prompt as a ``UserMessage``."""
+        events = [event async for event in self.events.list(session_id, limit=100)]
+        return replay(events, session_id=session_id, prompts=prompts)
+
+    async def update(
+        self,
+        session_id: str,
+        *,
+        title: str | None = None,
+        metadata: Mapping[str, str | None] | None = None,
+        environment_variables: Mapping[str, str] | None = None,
+        agent: Mapping[str, Any] | None = None,
+        max_credit_cost: str | None = None,
+    ) -> Session:
+        """Change a session (§8.2): ``metadata`` is a patch (``None`` deletes a key);
+        ``agent`` overrides ``model``, ``system``, ``tools``... from the next model request."""
+        request = rr.update_session(
+            session_id,
+            title=title,
+            metadata=metadata,
+            environment_variables=environment_variables,
+            agent=agent,
+            max_credit_cost=max_credit_cost,
+        )
+        return await self._cloud._call(request, Session)
+
+    async def delete(self, session_id: str) -> Deleted:
+        """Delete a session; its open streams end (§3.6)."""
+        return await self._cloud._call(rq.delete_session(session_id), Deleted)
+
+    async def archive(self, session_id: str) -> Session:
+        """Archive a session: hidden from lists, readable, takes no more events (§3.7)."""
+        return await self._cloud._call(rq.archive_session(session_id), Session)
+
+    async def cancel(self, session_id: str) -> Session:
+        """Abort the turn the session is running (a no-op when idle, §3.8)."""
+        return await self._cloud._call(rq.cancel_session(session_id), Session)
+
+
+class AsyncSessionEvents:
+    """``cloud.sessions.events``: a session's persisted events, typed as on the stream."""
+
+    def __init__(self, cloud: AsyncCloud) -> None:
+        self._cloud = cloud
+
+    def list(
+        self,
+        session_id: str,
+        *,
+        after_id: str | None = None,
+        before_id: str | None = None,
+        order: str | None = None,
+        types: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> AsyncPager[Event]:
+        """The session's events, oldest first unless ``order="desc"`` (§3.10); unknown and
+        malformed ones are kept as values."""
+        request = rq.list_events(
+            session_id,
+            after_id=after_id,
+            before_id=before_id,
+            order=order,
+            types=types,
+            limit=limit,
+        )
+        return AsyncPager(self._cloud, request, None)
+
+
+class AsyncAgents:
+    """``cloud.agents``: create, read, list, change and archive agents (§3.1, §8.5)."""
+
+    def __init__(self, cloud: AsyncCloud) -> None:
+        self._cloud = cloud
+
+    async def create(self, spec: AgentSpec) -> Agent:
+        """Create an agent from an :class:`~qoder.AgentSpec`."""
+        return await self._cloud._call(rq.create_agent(spec), Agent)
+
+    async def retrieve(self, agent_id: str, *, version: int | None = None) -> Agent:
+        """The agent's latest version, or ``version``."""
+        return await self._cloud._call(rr.retrieve_agent(agent_id, version=version), Agent)
+
+    def list(
+        self, *, include_archived: bool | None = None, limit: int | None = None
+    ) -> AsyncPager[Agent]:
+        """Every agent."""
+        request = rr.list_agents(include_archived=include_archived, limit=limit)
+        return AsyncPager(self._cloud, request, Agent)
+
+    async def update(self, agent_id: str, *, version: int, **fields: Any) -> Agent:
+        """Change an agent; ``version`` is the one the change is based on: a stale one is a
+        :class:`~qoder.ConflictError` (retrieve the agent and try again)."""
+        return await self._cloud._call(rr.update_agent(agent_id, version=version, **fields), Agent)
+
+    async def archive(self, agent_id: str) -> Agent:
+        """Archive an agent."""
+        return await self._cloud._call(rr.archive_agent(agent_id), Agent)
+
+
+class AsyncEnvironments:
+    """``cloud.environments``: create, read, list, delete and archive environments."""
+
+    def __init__(self, cloud: AsyncCloud) -> None:
+        self._cloud = cloud
+
+    async def create(self, spec: EnvironmentSpec | None = None) -> Environment:
+        """Create an environment from an :class:`~qoder.EnvironmentSpec`."""
+        return await self._cloud._call(
+            rq.create_environment(spec or EnvironmentSpec()), Environment
+        )
+
+    async def retrieve(self, environment_id: str) -> Environment:
+        """The environment ``environment_id``."""
+        return await self._cloud._call(rr.retrieve_environment(environment_id), Environment)
+
+    def list(
+        self, *, include_archived: bool | None = None, limit: int | None = None
+    ) -> AsyncPager[Environment]:
+        """Every environment."""
+        request = rr.list_environments(include_archived=include_archived, limit=limit)
+        return AsyncPager(self._cloud, request, Environment)
+
+    async def delete(self, environment_id: str) -> Deleted:
+        """Delete an environment."""
+        return await self._cloud._call(rr.delete_environment(environment_id), Deleted)
+
+    async def archive(self, environment_id: str) -> Environment:
+        """Archive an environment."""
+        return await self._cloud._call(rr.archive_environment(environment_id), Environment)
