@@ -10,20 +10,22 @@ async generators closed explicitly.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, TypeVar, cast
 
 import anyio
 import httpx
 
-from .._http import abyte_chunks, build_request, no_response, stream_ended, timeout
+from .._http import build_request, no_response, timeout
 from .._protocol import effects as fx
 from .._protocol.events import Event
 from .._protocol.flows import Flow, SessionCore
 from .._protocol.messages import Message
+from .._protocol.resources import Session
 from ..options import QoderAgentOptions, resolve_options
 from ..tools import PermissionDecision
 from .callables import call_user
+from .connection import EventStreamConnection
 
 __all__ = ["AsyncClient"]
 
@@ -54,9 +56,7 @@ class AsyncClient:
         self._core = SessionCore()
         self._http = http_client
         self._owns_http = http_client is None
-        self._response: httpx.Response | None = None
-        self._chunks: AsyncGenerator[bytes, None] | None = None
-        self._read_scope: anyio.CancelScope | None = None  # a ReadChunk under way
+        self._stream = EventStreamConnection()
         self._reader_scope: anyio.CancelScope | None = None  # a reading flow under way
         self._reader_gone: anyio.Event | None = None
 
@@ -72,7 +72,7 @@ class AsyncClient:
             await self._run(self._core.connect(functools.partial(resolve_options, self._options)))
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await self._close_stream()
+                await self._stream.close()
                 await self._close_http()
             raise
 
@@ -93,6 +93,12 @@ class AsyncClient:
     def session_id(self) -> str | None:
         """The id of the attached session (``None`` before ``connect()``)."""
         return self._core.session_id
+
+    @property
+    def session(self) -> Session | None:
+        """The attached session as last read (``None`` before ``connect()``): its status,
+        title, usage; :meth:`refresh_session` reads it again."""
+        return self._core.session
 
     def __repr__(self) -> str:
         """``<AsyncClient session=sess_… state=connected>``: never the token or the options."""
@@ -154,6 +160,15 @@ class AsyncClient:
         """Ask the agent to stop the current turn; its ``ResultMessage`` still arrives."""
         await self._run(self._core.interrupt())
 
+    async def cancel(self) -> None:
+        """Hard-cancel the running turn (for one :meth:`interrupt` did not stop); its
+        ``ResultMessage`` still arrives."""
+        await self._run(self._core.cancel())
+
+    async def refresh_session(self) -> Session | None:
+        """Read the attached session again and return it (see :attr:`session`)."""
+        return await self._run(self._core.refresh_session())
+
     # --- the driver ----------------------------------------------------------------------------
 
     async def _run(self, flow: Flow[T]) -> T:
@@ -195,16 +210,16 @@ class AsyncClient:
             case fx.Send():
                 return await self._send(effect)
             case fx.ReadChunk():
-                return await self._read_chunk()
+                return await self._stream.read()
             case fx.OpenStream():
-                return await self._open_stream(effect)
+                return await self._stream.open(self._require_http(), effect)
             case fx.CallUser():
                 return await call_user(effect)
             case fx.Sleep():
                 await anyio.sleep(effect.seconds)
             case fx.CloseStream():
                 with anyio.CancelScope(shield=True):
-                    await self._close_stream()
+                    await self._stream.close()
             case fx.WakeReader():
                 await self._wake_reader(hard=effect.hard)
             case fx.OpenHTTP():
@@ -226,64 +241,13 @@ class AsyncClient:
             return no_response(error)
         return fx.Received(response.status_code, response.headers, response.content)
 
-    async def _open_stream(self, effect: fx.OpenStream) -> fx.Received | fx.NoResponse:
-        http = self._require_http()
-        try:
-            response = await http.send(build_request(http, effect), stream=True)
-        except httpx.TransportError as error:
-            return no_response(error)
-        if response.status_code == 200:
-            self._response, self._chunks = response, abyte_chunks(response)
-            return fx.Received(200, response.headers, b"")
-        try:
-            body = await response.aread()
-        finally:
-            with anyio.CancelScope(shield=True):
-                await response.aclose()
-        return fx.Received(response.status_code, response.headers, body)
-
-    async def _read_chunk(self) -> fx.Chunk | fx.StreamEnded | fx.Woken:
-        chunks = self._chunks
-        if chunks is None:
-            return fx.StreamEnded("error", "the stream is not open")
-        ended: fx.StreamEnded | None = None  # stays None when a WakeReader ends the wait
-        try:
-            with anyio.CancelScope() as scope:  # cancelled by a WakeReader
-                self._read_scope = scope
-                try:
-                    return fx.Chunk(await chunks.__anext__())
-                except StopAsyncIteration:
-                    ended = fx.StreamEnded("eof")
-                except (httpx.TransportError, httpx.StreamError) as error:
-                    ended = stream_ended(error)
-        except BaseException:  # cancelled from outside: the interrupted read broke the stream
-            with anyio.CancelScope(shield=True):
-                await self._close_stream()
-            raise
-        finally:
-            self._read_scope = None
-        with anyio.CancelScope(shield=True):
-            await self._close_stream()
-        return ended if ended is not None else fx.Woken()
-
     async def _wake_reader(self, *, hard: bool) -> None:
         if not hard:
-            if self._read_scope is not None:
-                self._read_scope.cancel()
+            self._stream.wake()
             return
         if self._reader_scope is not None and self._reader_gone is not None:
             self._reader_scope.cancel()
             await self._reader_gone.wait()
-
-    async def _close_stream(self) -> None:
-        response, chunks = self._response, self._chunks
-        self._response = self._chunks = None
-        # Close the byte iterator itself: an async generator left to the garbage collector
-        # is finalised outside its event loop (trio reports that as an error).
-        if chunks is not None:
-            await chunks.aclose()
-        if response is not None:
-            await response.aclose()
 
     async def _close_http(self) -> None:
         if self._owns_http and self._http is not None:

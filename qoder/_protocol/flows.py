@@ -34,6 +34,7 @@ now rather than at the next byte on the stream.
 from __future__ import annotations
 
 import enum
+import logging
 import random
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping
@@ -59,11 +60,14 @@ from .events import Event
 from .inbox import Inbox
 from .messages import Message
 from .reading import Reader
+from .resources import Session, structure_resource
 from .specs import AgentSpec, EnvironmentSpec
 from .stream import EventStream
 from .turn import Conversation, TurnState
 
 __all__ = ["Delivery", "Flow", "Phase", "SessionCore"]
+
+logger = logging.getLogger("qoder")
 
 T = TypeVar("T")
 Flow = Generator[Effect, EffectResult, T]
@@ -106,8 +110,8 @@ class SessionCore:
     ) -> None:
         self.phase = Phase.NEW
         self.config: SessionConfig | None = None
-        self.session: Any = None
-        """The Session object (JSON) as ``connect()`` last read it."""
+        self.session: Session | None = None
+        """The attached session as last read (at ``connect()``, or ``refresh_session()``)."""
         self.conversation: Conversation | None = None
         self.stream: EventStream | None = None
         self.reader: Reader | None = None
@@ -228,6 +232,24 @@ class SessionCore:
         self.inbox.absorb(conversation.on_answer_reply(reply))
         yield from self._wake_reader()
 
+    def refresh_session(self) -> Flow[Session | None]:
+        """Read the attached session again (§3.4): its status, title, usage, ..."""
+        self._require_connected("refresh_session")
+        self._keep_session((yield from self._call(rq.retrieve_session(self.session_id or ""))))
+        return self.session
+
+    def cancel(self) -> Flow[None]:
+        """Hard-cancel the turn the session is running (§3.8): for a turn that an interrupt
+        did not stop. The turn's ResultMessage still arrives (the stream ends it idle)."""
+        self._require_connected("cancel")
+        yield from self._call(rq.cancel_session(self.session_id or ""))
+
+    def _keep_session(self, session: Any) -> None:
+        try:
+            self.session = structure_resource(session, Session, "the session")
+        except ProtocolError as error:  # keep conversing: the session object is informative
+            logger.warning("the session object could not be read: %s", error)
+
     # --- reading flows -----------------------------------------------------------------------
 
     def response_turn(self) -> Flow[int | None]:
@@ -333,7 +355,7 @@ class SessionCore:
 
     def _attach(self, config: SessionConfig, session: Any, cursor: str | None) -> None:
         session_id = _require_id(session, "session")
-        self.session = session
+        self._keep_session(session)
         self.conversation = Conversation(
             session_id=session_id,
             custom_tool_names=tuple(self._tools),

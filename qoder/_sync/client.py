@@ -10,24 +10,24 @@ their own.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import socket
 import threading
 import time
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
 import httpx
 
-from .._http import build_request, byte_chunks, no_response, socket_of, stream_ended, timeout
+from .._http import build_request, no_response, timeout
 from .._protocol import effects as fx
 from .._protocol.events import Event
 from .._protocol.flows import Flow, SessionCore
 from .._protocol.messages import Message
+from .._protocol.resources import Session
 from ..options import QoderAgentOptions, resolve_options
 from ..tools import PermissionDecision
 from .callables import call_user
+from .connection import EventStreamConnection
 
 __all__ = ["SyncClient"]
 
@@ -58,10 +58,8 @@ class SyncClient:
         self._core = SessionCore()
         self._http = http_client
         self._owns_http = http_client is None
-        self._response: httpx.Response | None = None
-        self._chunks: Generator[bytes, None, None] | None = None
+        self._stream = EventStreamConnection()
         self._step = threading.Lock()  # one step of the core at a time, across threads
-        self._woken = False  # a WakeReader shut the stream's socket down
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -74,7 +72,7 @@ class SyncClient:
         try:
             self._run(self._core.connect(functools.partial(resolve_options, self._options)))
         except BaseException:
-            self._close_stream()
+            self._stream.close()
             self._close_http()
             raise
 
@@ -94,6 +92,12 @@ class SyncClient:
     def session_id(self) -> str | None:
         """The id of the attached session (``None`` before ``connect()``)."""
         return self._core.session_id
+
+    @property
+    def session(self) -> Session | None:
+        """The attached session as last read (``None`` before ``connect()``): its status,
+        title, usage; :meth:`refresh_session` reads it again."""
+        return self._core.session
 
     def __repr__(self) -> str:
         """``<SyncClient session=sess_… state=connected>``: never the token or the options."""
@@ -153,6 +157,15 @@ class SyncClient:
         """Ask the agent to stop the current turn; its ``ResultMessage`` still arrives."""
         self._run(self._core.interrupt())
 
+    def cancel(self) -> None:
+        """Hard-cancel the running turn (for one :meth:`interrupt` did not stop); its
+        ``ResultMessage`` still arrives."""
+        self._run(self._core.cancel())
+
+    def refresh_session(self) -> Session | None:
+        """Read the attached session again and return it (see :attr:`session`)."""
+        return self._run(self._core.refresh_session())
+
     # --- the driver ----------------------------------------------------------------------------
 
     def _run(self, flow: Flow[T]) -> T:
@@ -189,17 +202,17 @@ class SyncClient:
             case fx.Send():
                 return self._send(effect)
             case fx.ReadChunk():
-                return self._read_chunk()
+                return self._stream.read()
             case fx.OpenStream():
-                return self._open_stream(effect)
+                return self._stream.open(self._require_http(), effect)
             case fx.CallUser():
                 return call_user(effect)
             case fx.Sleep():
                 time.sleep(effect.seconds)
             case fx.CloseStream():
-                self._close_stream()
+                self._stream.close()
             case fx.WakeReader():
-                self._wake_reader()
+                self._stream.wake()
             case fx.OpenHTTP():
                 if self._http is None:
                     self._http = httpx.Client(timeout=timeout(effect.timeouts))
@@ -218,66 +231,6 @@ class SyncClient:
         except httpx.TransportError as error:
             return no_response(error)
         return fx.Received(response.status_code, response.headers, response.content)
-
-    def _open_stream(self, effect: fx.OpenStream) -> fx.Received | fx.NoResponse:
-        http = self._require_http()
-        try:
-            response = http.send(build_request(http, effect), stream=True)
-        except httpx.TransportError as error:
-            return no_response(error)
-        if response.status_code == 200:
-            self._woken = False
-            self._response, self._chunks = response, byte_chunks(response)
-            return fx.Received(200, response.headers, b"")
-        try:
-            body = response.read()
-        finally:
-            response.close()
-        return fx.Received(response.status_code, response.headers, body)
-
-    def _read_chunk(self) -> fx.Chunk | fx.StreamEnded | fx.Woken:
-        chunks = self._chunks
-        if chunks is None:
-            return fx.StreamEnded("error", "the stream is not open")
-        try:
-            return fx.Chunk(next(chunks))
-        except StopIteration:
-            ended = fx.StreamEnded("eof")
-        except (httpx.TransportError, httpx.StreamError) as error:
-            ended = stream_ended(error)
-        except ValueError as error:  # the generator was closed by disconnect() meanwhile
-            ended = fx.StreamEnded("error", repr(error))
-        except BaseException:  # Ctrl-C, or an exception thrown in: the read broke the stream
-            self._close_stream()
-            raise
-        self._close_stream()
-        if self._woken:
-            self._woken = False
-            return fx.Woken()
-        return ended
-
-    def _wake_reader(self) -> None:
-        """Shut the stream's socket down, so that a read blocked in another thread returns now.
-
-        Closing a socket does not wake a ``recv`` already blocked on it in another thread;
-        ``shutdown()`` does. Without a socket (a mocked transport) there is nothing to wake:
-        the reader returns with its next chunk.
-        """
-        sock = socket_of(self._response)
-        if sock is not None:
-            self._woken = True
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def _close_stream(self) -> None:
-        response, chunks = self._response, self._chunks
-        self._response = self._chunks = None
-        if chunks is not None:
-            # ValueError: another thread is reading it; closing the response stops that read.
-            with contextlib.suppress(ValueError):
-                chunks.close()
-        if response is not None:
-            response.close()
 
     def _close_http(self) -> None:
         if self._owns_http and self._http is not None:

@@ -36,11 +36,11 @@ def test_the_core_is_reached_only_through_flows(module: object) -> None:
     source = Path(inspect.getfile(module)).read_text()  # type: ignore[arg-type]
     uses = re.findall(r"self\._core\.\w+", source)
     flows = re.findall(r"self\._(?:run|read)\(self\._core\.(\w+)\(", source)
-    # Every use is a flow handed to the driver, except the two read-only properties (the
-    # session id for its property and its repr, the state for its repr).
+    # Every use is a flow handed to the driver, except the read-only properties (the session
+    # id for its property and its repr, the state for its repr, the session for its property).
     assert sorted(uses) == sorted(
         ["self._core.session_id"] * 2
-        + ["self._core.state"]
+        + ["self._core.state", "self._core.session"]
         + [f"self._core.{name}" for name in flows]
     )
 

@@ -61,3 +61,28 @@ def test_resume_of_an_idle_session_streams_from_its_newest_event(facade: Facade)
             assert texts(second.turn("again")) == ["Hi again."]
     streams = [r for r in cloud.requests if r.path.endswith("/events/stream")]
     assert streams[-1].header("last-event-id") is not None
+
+
+def test_the_attached_session_its_refresh_and_a_hard_cancel(facade: Facade) -> None:
+    from qoder import Session
+
+    cloud = FakeCloud()
+    cloud.agent.on("slow").reply("Working. ").hold().reply("Done.")
+    options = QoderAgentOptions(
+        auth=TOKEN, base_url=BASE, agent="agent_default", session_title="Trip"
+    )
+    with cloud.mock(base_url=BASE), facade.client(options) as client:
+        session = client.raw.session
+        assert isinstance(session, Session)
+        assert (session.id, session.title, session.status) == (client.session_id, "Trip", "idle")
+        client.query("slow, please")
+        assert facade.run(client.raw.refresh_session).status == "running"
+        facade.run(client.raw.cancel)  # the turn is held: only a hard cancel ends it
+        messages = list(client.receive_response())
+        assert client.raw.session.status == "running"  # as last read; refreshed on demand
+        assert facade.run(client.raw.refresh_session).status == "idle"
+    cancels = [r for r in cloud.requests if r.path.endswith("/cancel")]
+    assert len(cancels) == 1
+    result = messages[-1]
+    assert isinstance(result, ResultMessage)
+    assert texts(messages) == ["Working. "]

@@ -61,6 +61,9 @@ async def test_a_hundred_conversations_share_one_http_client(
     assert cloud.open_streams == 0
     assert len(cloud.stream_requests()) == CONVERSATIONS  # one stream per conversation
     assert len(cloud.event_posts()) == 2 * CONVERSATIONS  # nothing retried, nothing doubled
-    # The pool reused connections: 4 requests per conversation over far fewer sockets.
+    # The pool reused connections: the 4 requests of a conversation took at most 2 sockets
+    # (the stream holds one for its whole life; the POSTs share the other, or another
+    # conversation's idle one). Exactly 2 each when the 100 tasks run in lockstep, as they do
+    # on a loaded machine, fewer when they drift apart: only "at most" is deterministic.
     connections = {e.client for e in cloud.snapshot()}
-    assert len(connections) < 2 * CONVERSATIONS
+    assert len(connections) <= 2 * CONVERSATIONS
