@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lint test demo bench chat serve clean
+.PHONY: install lint test soak demo bench chat serve clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Minutes: 20,000 fault-soak turns and 1,500 cancellations; writes the figures into the doc.
+soak: install
+	$(BIN)/python -m tests.reliability.soak --turns 20000 --cancellations 1500 --write docs/reliability.md
 
 demo: install
 	$(BIN)/python -m qoder demo
