@@ -21,6 +21,14 @@ from ._protocol.errors import (
     UnprocessableEntityError,
 )
 
+CLIConnectionError = APIConnectionError
+"""The official SDK's name for :class:`APIConnectionError` (there it means the agent could not
+be reached): the same class, so ``except CLIConnectionError`` in ported code catches it."""
+
+QoderSDKError = QoderError
+"""The official SDK's name for :class:`QoderError`, the root of every exception raised here:
+the same class."""
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -28,6 +36,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CLIConnectionError",
     "ClientStateError",
     "ConfigurationError",
     "ConflictError",
@@ -36,6 +45,7 @@ __all__ = [
     "PermissionDeniedError",
     "ProtocolError",
     "QoderError",
+    "QoderSDKError",
     "RateLimitError",
     "SessionBusyError",
     "UnprocessableEntityError",

@@ -19,7 +19,9 @@ from .answers import (
     ToolPermissionContext,
     decide,
     describe_failure,
+    interrupts,
     result_content,
+    rewrites_input,
 )
 from .effects import EffectResult, Raised, Returned
 from .events import AgentMCPToolUse
@@ -60,31 +62,50 @@ def permission_args(answer: AskPermission, session_id: str) -> tuple[str, dict[s
     return event.name, dict(event.input), context
 
 
-def confirmation(answer: AskPermission, outcome: EffectResult) -> dict[str, Any]:
-    """The ``user.tool_confirmation`` for what ``can_use_tool`` returned; if it raised, the
-    call is denied and the model told why."""
+def confirmation(answer: AskPermission, outcome: EffectResult) -> tuple[dict[str, Any], bool]:
+    """The ``user.tool_confirmation`` for what ``can_use_tool`` returned, and whether the
+    turn is to be interrupted after it (a denial with ``interrupt=True``). If the callback
+    raised, the call is denied and the model told why."""
     if isinstance(outcome, Returned):
         decision = outcome.value
     else:
         error = outcome.error if isinstance(outcome, Raised) else None
         logger.warning("can_use_tool raised %s; the tool call is denied", type(error).__name__)
         decision = PermissionResultDeny(message=f"The permission check failed: {error}")
-    allow, message = decide(decision)
-    return rq.tool_confirmation(answer.tool_use_id, allow=allow, deny_message=message)
+    return _confirm(answer.tool_use_id, decision, answer.event.input), interrupts(decision)
+
+
+def _confirm(
+    tool_use_id: str, decision: Any, tool_input: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    if rewrites_input(decision, tool_input):
+        logger.warning(
+            "can_use_tool allowed %s with an updated_input, which a server-side tool cannot "
+            "take (docs/protocol.md §4.3); the call is denied",
+            tool_use_id,
+        )
+    allow, message = decide(decision, tool_input)
+    return rq.tool_confirmation(tool_use_id, allow=allow, deny_message=message)
 
 
 def manual_answers(
     tool_results: Mapping[str, Any] | None,
     confirmations: Mapping[str, PermissionDecision | bool] | None,
+    inputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The events ``respond()`` posts: tool results by call id, then decisions by call id."""
+    """The events ``respond()`` posts: tool results by call id, then decisions by call id
+    (``inputs``: each pending call's input, to refuse an allow that rewrites it), then a
+    ``user.interrupt`` if a denial asks for one."""
     events: list[dict[str, Any]] = []
     for tool_use_id, value in (tool_results or {}).items():
         content, is_error = result_content(value)
         events.append(rq.custom_tool_result(tool_use_id, content, is_error=is_error or None))
+    interrupt = False
     for tool_use_id, decision in (confirmations or {}).items():
-        allow, message = decide(decision)
-        events.append(rq.tool_confirmation(tool_use_id, allow=allow, deny_message=message))
+        events.append(_confirm(tool_use_id, decision, (inputs or {}).get(tool_use_id)))
+        interrupt = interrupt or interrupts(decision)
     if not events:
         raise ValueError("respond() needs at least one tool result or confirmation")
+    if interrupt:
+        events.append(rq.interrupt())
     return events

@@ -27,6 +27,12 @@ class LocalTool(Protocol):
     @property
     def handler(self) -> Callable[..., Any]: ...
 
+    @property
+    def takes_args(self) -> bool:
+        """Whether the handler takes the input as one dict (the official SDK's
+        ``handler(args)``) rather than as keyword arguments."""
+        ...
+
     def to_agent_tool(self) -> dict[str, Any]: ...
 
 

@@ -11,6 +11,8 @@ content blocks become :class:`~.blocks.UnknownBlock`. Nothing here raises on bad
 builders that give exactly what the cattrs hooks give, and fall back to them for anything else
 (:func:`use_fast_paths`); JSON is parsed by orjson when the extra is installed, else by the
 stdlib's scanner (:func:`use_json_backend`). Figures and method: ``benchmarks/README.md``.
+Over ~400 lines because every structure hook must be registered on the one converter before
+the tagged union of events is configured (hooks are captured then), so they stay together.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from . import answering
+from . import answering, connecting
 from . import requests as rq
 from .answers import PermissionDecision
 from .calls import Caller
@@ -61,7 +61,6 @@ from .inbox import Inbox
 from .messages import Message
 from .reading import Reader
 from .resources import Session, structure_resource
-from .specs import AgentSpec, EnvironmentSpec
 from .stream import EventStream
 from .turn import Conversation, TurnState
 
@@ -160,9 +159,11 @@ class SessionCore:
             self._configure(config)
             yield OpenHTTP(config.timeouts)
             if config.resume is not None:
-                session, cursor, running = yield from self._resume(config.resume)
+                resuming = connecting.resume(self._require_caller(), config.resume)
+                session, cursor, running = yield from resuming
             else:
-                session, cursor, running = (yield from self._create(config)), None, None
+                created = yield from connecting.create(self._require_caller(), config)
+                session, cursor, running = created, None, None
             self._attach(config, session, cursor)
             if running is not None:  # pick up the turn still running (§6.2, §6.3)
                 conversation = self._require_conversation()
@@ -219,16 +220,32 @@ class SessionCore:
                 "respond() answers the tool calls of a turn that ended with stop_reason "
                 "'requires_action' (see ResultMessage.pending_tool_uses); there is none now."
             )
-        events = answering.manual_answers(tool_results, confirmations)
-        reply = yield from self._call(self._events_request(events))
+        inputs = {use.id: use.input for use in last.pending_tool_uses}
+        events = answering.manual_answers(tool_results, confirmations, inputs)
+        interrupting = events[-1]["type"] == "user.interrupt"  # a denial with interrupt=True
+        if interrupting:
+            conversation.note_interrupt()  # the turn ends "interrupted" (§6.7)
+        try:
+            reply = yield from self._call(self._events_request(events))
+        except BaseException:
+            if interrupting:
+                conversation.note_interrupt(sent=False)
+            raise
         self.inbox.absorb(conversation.respond_manually())
         self.inbox.absorb(conversation.on_answer_reply(reply))
         yield from self._wake_reader()
 
     def interrupt(self) -> Flow[None]:
-        """Post ``user.interrupt`` (§6.7); the turn's ResultMessage still arrives."""
+        """Post ``user.interrupt`` (§6.7); the turn's ResultMessage still arrives, with
+        ``terminal_reason="interrupted"``."""
         conversation = self._require_connected("interrupt")
-        reply = yield from self._call(self._events_request([rq.interrupt()]))
+        request = self._events_request([rq.interrupt()])
+        conversation.note_interrupt()  # the turn ends "interrupted" (§6.7)
+        try:
+            reply = yield from self._call(request)
+        except BaseException:
+            conversation.note_interrupt(sent=False)
+            raise
         self.inbox.absorb(conversation.on_answer_reply(reply))
         yield from self._wake_reader()
 
@@ -241,8 +258,13 @@ class SessionCore:
     def cancel(self) -> Flow[None]:
         """Hard-cancel the turn the session is running (§3.8): for a turn that an interrupt
         did not stop. The turn's ResultMessage still arrives (the stream ends it idle)."""
-        self._require_connected("cancel")
-        yield from self._call(rq.cancel_session(self.session_id or ""))
+        conversation = self._require_connected("cancel")
+        conversation.note_interrupt()  # the turn ends "interrupted" (§6.7)
+        try:
+            yield from self._call(rq.cancel_session(self.session_id or ""))
+        except BaseException:
+            conversation.note_interrupt(sent=False)
+            raise
 
     def _keep_session(self, session: Any) -> None:
         try:
@@ -307,54 +329,8 @@ class SessionCore:
         self.inbox.max_messages = config.max_buffered_messages
         self._tools = {tool.name: tool for tool in config.tools}
 
-    def _resume(self, session_id: str) -> Flow[tuple[Any, str | None, dict[str, Any] | None]]:
-        """The session to attach to, the cursor to stream from (§6.2), and the ``user.message``
-        of the turn it is still running, if any: then the cursor is the event before that
-        prompt, so that the whole running turn streams and is correlated as our own."""
-        session = yield from self._call(rq.retrieve_session(session_id))
-        status = session.get("status") if isinstance(session, dict) else None
-        if status in _RUNNING:
-            prompts = rq.list_events(session_id, order="desc", limit=1, types=("user.message",))
-            prompt = _first_item((yield from self._call(prompts)))
-            prompt_id = prompt.get("id") if prompt is not None else None
-            if isinstance(prompt_id, str) and prompt_id:
-                earlier = rq.list_events(session_id, order="desc", after_id=prompt_id, limit=1)
-                before = _first_item((yield from self._call(earlier)))
-                return session, _id_of(before), prompt
-        newest = _first_item(
-            (yield from self._call(rq.list_events(session_id, order="desc", limit=1)))
-        )
-        return session, _id_of(newest), None
-
-    def _create(self, config: SessionConfig) -> Flow[Any]:
-        """Create the agent and environment when only specs were given, then the session."""
-        agent = config.agent
-        if isinstance(agent, AgentSpec):
-            tools = [*agent.tools, *(tool.to_agent_tool() for tool in config.tools)]
-            created = yield from self._call(rq.create_agent(attrs.evolve(agent, tools=tools)))
-            agent = _require_id(created, "agent")
-        assert agent is not None  # resolve_options guarantees an agent unless resuming
-        environment = config.environment
-        if not isinstance(environment, str):
-            created = yield from self._call(rq.create_environment(environment or EnvironmentSpec()))
-            environment = _require_id(created, "environment")
-        session = yield from self._call(
-            rq.create_session(
-                agent=agent,
-                agent_version=config.agent_version,
-                environment_id=environment,
-                title=config.session_title,
-                metadata=config.session_metadata,
-                environment_variables=config.environment_variables,
-                resources=config.resources,
-                vault_ids=config.vault_ids,
-                max_credit_cost=config.max_credit_cost,
-            )
-        )
-        return session  # a new session has no history: no cursor (§6.2)
-
     def _attach(self, config: SessionConfig, session: Any, cursor: str | None) -> None:
-        session_id = _require_id(session, "session")
+        session_id = connecting.require_id(session, "session")
         self._keep_session(session)
         self.conversation = Conversation(
             session_id=session_id,
@@ -464,24 +440,3 @@ class _Reading:
 
     def __exit__(self, *exc: object) -> None:
         self._core._reading = False
-
-
-_RUNNING = frozenset({"running", "processing", "rescheduling"})
-
-
-def _first_item(page: Any) -> dict[str, Any] | None:
-    data = page.get("data") if isinstance(page, dict) else None
-    first = data[0] if isinstance(data, list) and data else None
-    return first if isinstance(first, dict) else None
-
-
-def _id_of(item: dict[str, Any] | None) -> str | None:
-    value = item.get("id") if item is not None else None
-    return value if isinstance(value, str) and value else None
-
-
-def _require_id(obj: Any, kind: str) -> str:
-    value = obj.get("id") if isinstance(obj, dict) else None
-    if not isinstance(value, str) or not value:
-        raise ProtocolError(f"the API created a {kind} but its answer carries no id")
-    return value

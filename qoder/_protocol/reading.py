@@ -11,6 +11,7 @@ decides between a reconnect and giving up; giving up ends the turn underway (§6
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Generator, Mapping
 from typing import TypeVar
 
@@ -38,6 +39,8 @@ from .inbox import Inbox
 from .status import error_from_response
 from .stream import EventStream, Refusal, StreamState
 from .turn import AskPermission, Conversation, RunCustomTool, TurnState
+
+logger = logging.getLogger("qoder")
 
 __all__ = ["Reader"]
 
@@ -84,13 +87,16 @@ class Reader:
             if stream.state is StreamState.BACKING_OFF:
                 yield Sleep(stream.delay)
                 stream.backed_off()
-            if stream.state is not StreamState.CLOSED:
-                return
+            if stream.state is not StreamState.CLOSED or self.closed():
+                return  # open, lost, gone, or the client disconnected (maybe by another thread)
             request = stream.request(conversation.cursor)
             url = caller.url(request)
             headers = {**caller.headers(), **dict(request.headers)}
             outcome = yield OpenStream(request, headers, url, config.stream_timeouts)
             if isinstance(outcome, Received) and outcome.status == 200:
+                if self.closed():  # disconnect() from another thread while this one opened
+                    yield CloseStream()
+                    return
                 stream.opened()
                 return
             if isinstance(outcome, NoResponse):
@@ -177,17 +183,23 @@ class Reader:
             self.inbox.absorb(self.conversation.on_stream_lost(stream.reason))
 
     def _answer(self, answer: RunCustomTool | AskPermission) -> Step[None]:
-        """Run a custom tool or ask ``can_use_tool``, then post the answer."""
+        """Run a custom tool or ask ``can_use_tool``, then post the answer (and, after a
+        denial with ``interrupt=True``, a ``user.interrupt``)."""
+        interrupt = False
         if isinstance(answer, RunCustomTool):
             event = answer.event
-            handler = functools.partial(self.tools[event.name].handler, **event.input)
+            tool = self.tools[event.name]
+            if tool.takes_args:  # the official SDK's handler(args)
+                handler = functools.partial(tool.handler, dict(event.input))
+            else:
+                handler = functools.partial(tool.handler, **event.input)
             outcome = yield CallUser(handler, in_thread=True)
             body = answering.tool_result(answer, outcome)
         else:
             callback = self.config.can_use_tool
             assert callback is not None
             args = answering.permission_args(answer, self.session_id)
-            body = answering.confirmation(answer, (yield CallUser(callback, args)))
+            body, interrupt = answering.confirmation(answer, (yield CallUser(callback, args)))
         if self.closed():  # disconnect() while the handler ran
             return
         conversation = self.conversation
@@ -199,4 +211,22 @@ class Reader:
             self.inbox.absorb(conversation.fail_turn(reason))
             return
         self.inbox.answered()
+        self.inbox.absorb(conversation.on_answer_reply(reply))
+        if interrupt:
+            yield from self._interrupt()
+
+    def _interrupt(self) -> Step[None]:
+        """Interrupt the turn, as ``can_use_tool`` asked with its denial (§6.7); if that
+        fails the denial stands and the turn goes on."""
+        conversation = self.conversation
+        conversation.note_interrupt()
+        try:
+            reply = yield from self.caller.call(rq.send_events(self.session_id, [rq.interrupt()]))
+        except QoderError as failure:
+            conversation.note_interrupt(sent=False)
+            logger.warning(
+                "could not interrupt the turn as can_use_tool asked: %s",
+                self.caller.redact(str(failure)),
+            )
+            return
         self.inbox.absorb(conversation.on_answer_reply(reply))

@@ -5,7 +5,10 @@ path, query, JSON body, extra headers) built by one small function per endpoint.
 opens a socket: the sync and the async facades turn the same value into an ``httpx`` request, so
 the wire format (percent-encoded ids, repeated list keys, ``true``/``false``, omitted optionals,
 ``{}`` on ``/cancel`` and ``/archive``) is decided and tested once.
-The other direction, a failed answer to an exception, is :mod:`.status`.
+The other direction, a failed answer to an exception, is :mod:`.status`. The endpoints only
+the resource client uses are in :mod:`.resource_requests`. Over ~400 lines because the
+APIRequest value, the conversation's endpoints, the event params they post and the page and
+header rules are one vocabulary, tested together (``tests/protocol/test_requests.py``).
 """
 
 from __future__ import annotations

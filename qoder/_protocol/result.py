@@ -170,6 +170,13 @@ class TurnEnding:
         return cls(reason, False, "success", stop_reason)
 
     @classmethod
+    def interrupted(cls, stop_reason: str | None) -> TurnEnding:
+        """The turn ended on an idle after the client's own ``interrupt()`` or ``cancel()``
+        (§6.7): a success with the text so far, ``terminal_reason="interrupted"``; the idle's
+        own ``stop_reason`` is kept."""
+        return cls("interrupted", False, "success", stop_reason)
+
+    @classmethod
     def failure(cls, terminal_reason: str, message: str) -> TurnEnding:
         """The turn ended without an idle: ``session_error``, ``terminated``, ``deleted``,
         ``stream_lost``, ``buffer_overflow``, ``protocol_error`` or ``client_error``."""
@@ -311,11 +318,21 @@ class TurnRecord:
     :class:`ResultAccumulator`. The rest is what the state machine (:mod:`.turn`) needs besides:
     when the turn started and its ``num_turns`` (for the result), the model of the current model
     request (for assistant messages), the ``session.error`` messages the server is retrying (for
-    :meth:`TurnEnding.idle`), and an ending recorded while the turn was PENDING (``failure``).
+    :meth:`TurnEnding.idle`), an ending recorded while the turn was PENDING (``failure``), and
+    whether the client interrupted it (``interrupted``, for :meth:`TurnEnding.interrupted`).
     The state machine owns the rules; this record only keeps what they need.
     """
 
-    __slots__ = ("acc", "corr", "failure", "model", "num_turns", "retrying_errors", "started")
+    __slots__ = (
+        "acc",
+        "corr",
+        "failure",
+        "interrupted",
+        "model",
+        "num_turns",
+        "retrying_errors",
+        "started",
+    )
 
     def __init__(self, started: float) -> None:
         self.started = started
@@ -325,6 +342,7 @@ class TurnRecord:
         self.model = ""  # model of the current model request
         self.retrying_errors: list[str] = []
         self.failure: TurnEnding | None = None  # an end recorded while PENDING
+        self.interrupted = False  # the client's own interrupt()/cancel() was sent (§6.7)
 
     def learn_reply(self, items: list[dict[str, Any]], *, all_turn_ids: bool) -> None:
         """Learn from the items of a POST reply: correlation (see

@@ -110,6 +110,8 @@ class EventStream:
 
     def opened(self) -> None:
         """A connection answered 200: decode it from a clean state. CLOSED -> OPEN."""
+        if self.state is StreamState.GONE:
+            return
         self.state = StreamState.OPEN
         self._decoder = SSEDecoder()
         self._started = self._clock()
@@ -158,6 +160,8 @@ class EventStream:
         once the budget is spent. Each reconnect is logged at WARNING on the ``qoder`` logger
         (attempt n of N, the wait, the reason, which the caller has redacted), and so is the
         loss."""
+        if self.state is StreamState.GONE:
+            return  # terminal: a drop after the end (a disconnect racing a read) changes nothing
         duration = self._clock() - self._started if connected else 0.0
         self._backoff.record_connection(advanced=self._advanced and connected, duration=duration)
         self._advanced = False

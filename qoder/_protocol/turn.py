@@ -8,6 +8,7 @@ facade calls it at these moments and carries out what it returns::
     conv.on_post_reply(reply)              # PENDING -> ACTIVE (or abort_turn() if it failed)
     conv.on_event(event, frame_id=...)     # each decoded stream event, in stream order
     conv.on_answer_reply(reply)            # after POSTing a tool result, confirmation, interrupt
+    conv.note_interrupt()                  # before POSTing user.interrupt or calling /cancel
     conv.on_stream_lost(reason)            # the stream could not be resumed (§6.6)
     conv.fail_turn(reason)                 # the facade cannot go on (an answer POST failed)
     conv.respond_manually()                # the caller answers a requires_action turn itself
@@ -247,6 +248,18 @@ class Conversation:
             self._update_waiting(turn)
         return []
 
+    def note_interrupt(self, sent: bool = True) -> None:
+        """The client is interrupting the turn underway (``user.interrupt`` or ``/cancel``,
+        §6.7): the idle that ends it makes ``terminal_reason="interrupted"``. Call it before
+        the request, so that an idle read meanwhile counts too, and with ``sent=False`` if the
+        request failed. A PENDING prompt is not the turn an interrupt acts on (see
+        :meth:`on_answer_reply`), and with no turn underway (or parked on
+        ``requires_action``, which :meth:`respond_manually` resumes) there is nothing to
+        mark."""
+        turn = self._turn or self._parked
+        if turn is not None and self._state is not TurnState.PENDING:
+            turn.interrupted = sent
+
     def on_event(self, event: e.Event, *, frame_id: str | None = None) -> list[Output]:
         """Handle one decoded stream event; ``frame_id`` is its SSE frame's own ``id:``."""
         if isinstance(event, _PREVIEWS):
@@ -472,6 +485,8 @@ class Conversation:
         if stop is not None and stop.type == "requires_action":
             return self._requires_action(turn, stop.event_ids)
         kind = stop.type if stop is not None else None
+        if turn.interrupted and kind in (None, "end_turn"):
+            return self._finish(turn, TurnEnding.interrupted(kind))
         return self._finish(turn, TurnEnding.idle(kind, tuple(turn.retrying_errors)))
 
     def _on_answer(

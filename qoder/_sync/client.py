@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
@@ -60,6 +59,7 @@ class SyncClient:
         self._owns_http = http_client is None
         self._stream = EventStreamConnection()
         self._step = threading.Lock()  # one step of the core at a time, across threads
+        self._disconnected = threading.Event()  # set by disconnect(): no more waiting
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -208,10 +208,12 @@ class SyncClient:
             case fx.CallUser():
                 return call_user(effect)
             case fx.Sleep():
-                time.sleep(effect.seconds)
+                self._disconnected.wait(effect.seconds)  # disconnect() ends the wait
             case fx.CloseStream():
                 self._stream.close()
             case fx.WakeReader():
+                if effect.hard:
+                    self._disconnected.set()
                 self._stream.wake()
             case fx.OpenHTTP():
                 if self._http is None:

@@ -35,6 +35,10 @@ class EventStreamConnection:
             response = http.send(build_request(http, effect), stream=True)
         except httpx.TransportError as error:
             return no_response(error)
+        except RuntimeError as error:  # disconnect() closed the client from another thread
+            if not http.is_closed:
+                raise
+            return fx.NoResponse(error=error, timeout=False)
         if response.status_code == 200:
             self._woken = False
             self._response, self._chunks = response, byte_chunks(response)

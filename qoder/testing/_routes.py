@@ -5,7 +5,9 @@ Records are never changed in place once a session may hold them: an agent update
 version (the old one stays retrievable), and a session's agent is a snapshot of its own, which
 ``POST /sessions/{id}`` replaces field by field. Every check of a request runs before any change,
 so a refused request (400, 404, 409) did nothing.
-"""
+
+One handler per endpoint, side by side (over ~400 lines: the checks of each body are what
+makes the emulator faithful, and they read best next to one another)."""
 
 from __future__ import annotations
 

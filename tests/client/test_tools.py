@@ -22,7 +22,7 @@ from tests.client.test_conversation import options, texts
 
 
 def described(description: str) -> Callable[[Callable[..., Any]], CustomTool]:
-    """``tool(description=...)`` with its type: the keyword form of ``qoder.tool`` returns Any."""
+    """``tool(description=...)``, as a typed decorator."""
     decorate: Callable[[Callable[..., Any]], CustomTool] = tool(description=description)
     return decorate
 

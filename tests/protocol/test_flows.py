@@ -333,3 +333,37 @@ def test_resume_of_a_running_session_correlates_its_running_turn() -> None:
     messages = read_all(driver, fx.Chunk(turn("turn_02", 5, "Still here")))
     assert isinstance(messages[-1], ResultMessage)
     assert messages[-1].result == "Still here"
+
+
+def test_a_disconnect_while_another_thread_reopens_the_stream_leaves_nothing_open() -> None:
+    driver = connected()
+    reader, effect = driver.start(driver.core.next_message(None, "receive_messages"))
+    assert isinstance(effect, fx.ReadChunk)
+    reopen = driver.step(reader, fx.Woken())
+    assert isinstance(reopen, fx.OpenStream)
+    closing, wake = driver.start(driver.core.disconnect())  # meanwhile, in another thread
+    assert wake == fx.WakeReader(hard=True)
+    assert driver.step(closing, None) == fx.CloseStream()
+    assert driver.step(closing, None) == fx.CloseHTTP()
+    driver.finish(closing, None)
+    # The reopen the reader had started still succeeds: the stream it got is closed at once.
+    assert driver.step(reader, fx.Received(200, {}, b"")) == fx.CloseStream()
+    assert driver.finish(reader, None) is None
+    assert driver.core.stream is not None
+    assert driver.core.stream.state is StreamState.GONE
+
+
+def test_a_failed_reopen_after_a_disconnect_does_not_bring_the_stream_back() -> None:
+    driver = connected()
+    reader, _ = driver.start(driver.core.next_message(None, "receive_messages"))
+    assert isinstance(driver.step(reader, fx.Woken()), fx.OpenStream)
+    closing, _ = driver.start(driver.core.disconnect())
+    while True:
+        try:
+            driver.step(closing, None)
+        except StopIteration:
+            break
+    failed = fx.NoResponse(error=OSError("Bad file descriptor"), timeout=False)
+    assert driver.finish(reader, failed) is None  # no backoff, no reconnect
+    assert driver.core.stream is not None
+    assert driver.core.stream.state is StreamState.GONE

@@ -1280,6 +1280,40 @@ def test_interrupt_keeps_reading_until_the_idle(with_turn_ids: bool) -> None:
     assert result.usage == Usage(input_tokens=12)  # the aborted span still counts
 
 
+@pytest.mark.parametrize("with_turn_ids", [True, False], ids=["turn_ids", "no_turn_ids"])
+def test_our_own_interrupt_ends_the_turn_interrupted(with_turn_ids: bool) -> None:
+    reply_1, turn_1, _, _ = appendix_a(with_turn_ids)
+    conv = new()
+    out = run_turn(conv, reply_1, turn_1[:4])
+    conv.note_interrupt()
+    interrupt = item("user.interrupt", "evt_30", "turn_01")
+    conv.on_answer_reply(
+        strip_turn_ids(reply(interrupt)) if not with_turn_ids else reply(interrupt)
+    )
+    tail = [interrupt, item("session.status_idle", "evt_32", "turn_01",
+                            stop_reason={"type": "end_turn"})]  # fmt: skip
+    out += feed(conv, sse(*(tail if with_turn_ids else strip_turn_ids(tail))))
+    result = result_of(out)
+    assert (result.terminal_reason, result.subtype, result.is_error) == (
+        "interrupted",
+        "success",
+        False,
+    )
+    assert (result.result, result.stop_reason) == ("4", "end_turn")
+
+
+def test_an_interrupt_while_pending_or_failed_marks_nothing() -> None:
+    conv = new()
+    conv.begin_turn()
+    conv.note_interrupt()  # acts on an earlier turn, not on this pending one
+    conv.on_post_reply(reply(item("user.message", "evt_01", "turn_01")))
+    conv.note_interrupt()
+    conv.note_interrupt(sent=False)  # the POST failed
+    out = feed_events(conv, [item("session.status_idle", "evt_02", "turn_01",
+                                  stop_reason={"type": "end_turn"})])  # fmt: skip
+    assert result_of(out).terminal_reason == "end_turn"
+
+
 def test_interrupt_abandons_pending_answers() -> None:
     conv = new(custom_tool_names={"get_weather"})
     run_turn(conv, B_REPLY, B_BEFORE)

@@ -1,0 +1,95 @@
+"""What ``connect()`` asks the server before a conversation can start (§3.1–3.4, §6.2).
+
+:func:`create` makes the agent and environment when only specs were given, then the session;
+:func:`resume` reads an existing session and works out where its stream starts: after its
+newest event, or, when it is still running a turn, just before that turn's ``user.message``,
+so that the whole turn streams and is followed as this client's own (§6.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any, TypeVar
+
+import attrs
+
+from . import requests as rq
+from .calls import Caller
+from .config import SessionConfig
+from .effects import Effect, EffectResult
+from .errors import ProtocolError
+from .specs import AgentSpec, EnvironmentSpec
+
+__all__ = ["create", "require_id", "resume"]
+
+T = TypeVar("T")
+Flow = Generator[Effect, EffectResult, T]
+
+
+def resume(caller: Caller, session_id: str) -> Flow[tuple[Any, str | None, dict[str, Any] | None]]:
+    """The session to attach to, the cursor to stream from (§6.2), and the ``user.message``
+    of the turn it is still running, if any: then the cursor is the event before that
+    prompt, so that the whole running turn streams and is correlated as our own."""
+    session = yield from caller.call(rq.retrieve_session(session_id))
+    status = session.get("status") if isinstance(session, dict) else None
+    if status in _RUNNING:
+        prompts = rq.list_events(session_id, order="desc", limit=1, types=("user.message",))
+        prompt = _first_item((yield from caller.call(prompts)))
+        prompt_id = prompt.get("id") if prompt is not None else None
+        if isinstance(prompt_id, str) and prompt_id:
+            earlier = rq.list_events(session_id, order="desc", after_id=prompt_id, limit=1)
+            before = _first_item((yield from caller.call(earlier)))
+            return session, _id_of(before), prompt
+    newest = _first_item(
+        (yield from caller.call(rq.list_events(session_id, order="desc", limit=1)))
+    )
+    return session, _id_of(newest), None
+
+
+def create(caller: Caller, config: SessionConfig) -> Flow[Any]:
+    """Create the agent and environment when only specs were given, then the session."""
+    agent = config.agent
+    if isinstance(agent, AgentSpec):
+        tools = [*agent.tools, *(tool.to_agent_tool() for tool in config.tools)]
+        created = yield from caller.call(rq.create_agent(attrs.evolve(agent, tools=tools)))
+        agent = require_id(created, "agent")
+    assert agent is not None  # resolve_options guarantees an agent unless resuming
+    environment = config.environment
+    if not isinstance(environment, str):
+        created = yield from caller.call(rq.create_environment(environment or EnvironmentSpec()))
+        environment = require_id(created, "environment")
+    session = yield from caller.call(
+        rq.create_session(
+            agent=agent,
+            agent_version=config.agent_version,
+            environment_id=environment,
+            title=config.session_title,
+            metadata=config.session_metadata,
+            environment_variables=config.environment_variables,
+            resources=config.resources,
+            vault_ids=config.vault_ids,
+            max_credit_cost=config.max_credit_cost,
+        )
+    )
+    return session  # a new session has no history: no cursor (§6.2)
+
+
+_RUNNING = frozenset({"running", "processing", "rescheduling"})
+
+
+def _first_item(page: Any) -> dict[str, Any] | None:
+    data = page.get("data") if isinstance(page, dict) else None
+    first = data[0] if isinstance(data, list) and data else None
+    return first if isinstance(first, dict) else None
+
+
+def _id_of(item: dict[str, Any] | None) -> str | None:
+    value = item.get("id") if item is not None else None
+    return value if isinstance(value, str) and value else None
+
+
+def require_id(obj: Any, kind: str) -> str:
+    value = obj.get("id") if isinstance(obj, dict) else None
+    if not isinstance(value, str) or not value:
+        raise ProtocolError(f"the API created a {kind} but its answer carries no id")
+    return value
