@@ -107,7 +107,7 @@ def parse_json(received: Received) -> Any:
         return None
     try:
         return jsonio.loads(received.body)
-    except ValueError as error:
+    except jsonio.errors as error:
         raise ProtocolError(
             f"the API answered {received.status} with a body that is not JSON"
         ) from error

@@ -43,8 +43,9 @@ def loads_stdlib(data: str | bytes) -> Any:
 
 loads: Callable[[str | bytes], Any] = loads_stdlib
 """The JSON parser in use (see :func:`use_json_backend`); read it as ``jsonio.loads``."""
-errors: tuple[type[Exception], ...] = (ValueError,)
-"""What :data:`loads` raises for invalid JSON."""
+errors: tuple[type[Exception], ...] = (ValueError, RecursionError)
+"""What :data:`loads` raises for invalid JSON (the stdlib parser: a ``RecursionError`` for
+JSON nested deeper than the interpreter's recursion limit; orjson stops at 1,024 levels)."""
 
 
 def use_json_backend(name: Literal["stdlib", "orjson"]) -> None:
@@ -58,7 +59,7 @@ def use_json_backend(name: Literal["stdlib", "orjson"]) -> None:
     """
     global loads, errors
     if name == "stdlib":
-        loads, errors = loads_stdlib, (ValueError,)
+        loads, errors = loads_stdlib, (ValueError, RecursionError)
     elif name == "orjson":
         if _orjson is None:
             raise ImportError("the orjson backend needs the 'orjson' extra")

@@ -10,7 +10,6 @@ access token (a server may echo a header back, a proxy may print the request lin
 from __future__ import annotations
 
 import http
-import json
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -18,7 +17,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from . import errors
+from . import errors, jsonio
 from .requests import BUSY_MESSAGE, NO_BODY, header_value
 
 __all__ = ["error_from_response", "is_session_busy", "session_busy_error"]
@@ -64,8 +63,8 @@ def _redact_json(value: Any, redact: Callable[[str], str]) -> Any:
 def _load_json(body: bytes) -> Any:
     """The parsed body, or ``NO_BODY`` when it is not JSON."""
     try:
-        return json.loads(body)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError are both ValueErrors
+        return jsonio.loads(body)
+    except jsonio.errors:  # not JSON, not UTF-8, or nested too deep: kept as text
         return NO_BODY
 
 
