@@ -13,9 +13,11 @@ from ._protocol import effects as fx
 
 __all__ = [
     "abyte_chunks",
+    "asend",
     "build_request",
     "byte_chunks",
     "no_response",
+    "send",
     "socket_of",
     "stream_ended",
     "timeout",
@@ -84,3 +86,21 @@ def stream_ended(error: httpx.TransportError | httpx.StreamError) -> fx.StreamEn
     if isinstance(error, httpx.TimeoutException):
         return fx.StreamEnded("timeout")
     return fx.StreamEnded("error", repr(error))
+
+
+def send(http: httpx.Client, effect: fx.Send) -> fx.Received | fx.NoResponse:
+    """Perform a :class:`~qoder._protocol.effects.Send`: one request, its whole body read."""
+    try:
+        response = http.send(build_request(http, effect))
+    except httpx.TransportError as error:
+        return no_response(error)
+    return fx.Received(response.status_code, response.headers, response.content)
+
+
+async def asend(http: httpx.AsyncClient, effect: fx.Send) -> fx.Received | fx.NoResponse:
+    """The same, with an ``httpx.AsyncClient``."""
+    try:
+        response = await http.send(build_request(http, effect))
+    except httpx.TransportError as error:
+        return no_response(error)
+    return fx.Received(response.status_code, response.headers, response.content)

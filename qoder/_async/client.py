@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 import anyio
 import httpx
 
-from .._http import build_request, no_response, timeout
+from .._http import asend, timeout
 from .._protocol import effects as fx
 from .._protocol.events import Event
 from .._protocol.flows import Flow, SessionCore
@@ -208,7 +208,7 @@ class AsyncClient:
     async def _perform(self, effect: fx.Effect) -> fx.EffectResult:
         match effect:
             case fx.Send():
-                return await self._send(effect)
+                return await asend(self._require_http(), effect)
             case fx.ReadChunk():
                 return await self._stream.read()
             case fx.OpenStream():
@@ -232,14 +232,6 @@ class AsyncClient:
         return None
 
     # --- effects -------------------------------------------------------------------------------
-
-    async def _send(self, effect: fx.Send) -> fx.Received | fx.NoResponse:
-        http = self._require_http()
-        try:
-            response = await http.send(build_request(http, effect))
-        except httpx.TransportError as error:
-            return no_response(error)
-        return fx.Received(response.status_code, response.headers, response.content)
 
     async def _wake_reader(self, *, hard: bool) -> None:
         if not hard:

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar, cast
 import anyio
 import httpx
 
-from .._http import build_request, no_response, timeout
+from .._http import asend, timeout
 from .._protocol import effects as fx
 from .._protocol import requests as rq
 from .._protocol import resource_requests as rr
@@ -114,12 +114,7 @@ class AsyncCloud:
     async def _perform(self, effect: fx.Effect) -> fx.EffectResult:
         match effect:
             case fx.Send():
-                http = self._require_http()
-                try:
-                    response = await http.send(build_request(http, effect))
-                except httpx.TransportError as error:
-                    return no_response(error)
-                return fx.Received(response.status_code, response.headers, response.content)
+                return await asend(self._require_http(), effect)
             case fx.Sleep():
                 await anyio.sleep(effect.seconds)
             case fx.CallUser():

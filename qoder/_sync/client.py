@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from .._http import build_request, no_response, timeout
+from .._http import send, timeout
 from .._protocol import effects as fx
 from .._protocol.events import Event
 from .._protocol.flows import Flow, SessionCore
@@ -200,7 +200,7 @@ class SyncClient:
     def _perform(self, effect: fx.Effect) -> fx.EffectResult:
         match effect:
             case fx.Send():
-                return self._send(effect)
+                return send(self._require_http(), effect)
             case fx.ReadChunk():
                 return self._stream.read()
             case fx.OpenStream():
@@ -225,14 +225,6 @@ class SyncClient:
         return None
 
     # --- effects -------------------------------------------------------------------------------
-
-    def _send(self, effect: fx.Send) -> fx.Received | fx.NoResponse:
-        http = self._require_http()
-        try:
-            response = http.send(build_request(http, effect))
-        except httpx.TransportError as error:
-            return no_response(error)
-        return fx.Received(response.status_code, response.headers, response.content)
 
     def _close_http(self) -> None:
         if self._owns_http and self._http is not None:

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import httpx
 
-from .._http import build_request, no_response, timeout
+from .._http import send, timeout
 from .._protocol import effects as fx
 from .._protocol import requests as rq
 from .._protocol import resource_requests as rr
@@ -105,12 +105,7 @@ class Cloud:
     def _perform(self, effect: fx.Effect) -> fx.EffectResult:
         match effect:
             case fx.Send():
-                http = self._require_http()
-                try:
-                    response = http.send(build_request(http, effect))
-                except httpx.TransportError as error:
-                    return no_response(error)
-                return fx.Received(response.status_code, response.headers, response.content)
+                return send(self._require_http(), effect)
             case fx.Sleep():
                 time.sleep(effect.seconds)
             case fx.CallUser():
