@@ -66,6 +66,29 @@ class SessionConfig:
     workspace_id: str | None = None
     betas: Sequence[str] = ()
     default_headers: Mapping[str, str] = attrs.field(factory=dict)
+    # --- the official SDK's per-conversation options, mapped onto Cloud Agents (§8) -------
+    system_prompt: str | None = None
+    """Replaces the agent's system prompt for this session (§8.1); ``None``: the agent's own."""
+    append_system_prompt: str | None = None
+    """Appended to the agent's own system prompt (the official preset with ``append``)."""
+    model: str | None = None
+    """Overrides the agent's model for this session (§8.1); ``None``: the agent's own."""
+    builtin_tools: tuple[str, ...] | None = None
+    """Wire names of the built-in tools to enable (§8.3), ``()`` for none; ``None``: the
+    agent's own toolset, unchanged."""
+    allowed_tools: frozenset[str] = frozenset()
+    """Tool names whose confirmations the client approves without asking ``can_use_tool``;
+    as given (official capitalised names, wire names and ``mcp__server__tool`` names alike)."""
+    disallowed_tools: frozenset[str] = frozenset()
+    """Tool names turned off on the server (§8.3) and denied if a confirmation still comes."""
+    permission_mode: str = "default"
+    """``default``, ``acceptEdits``, ``bypassPermissions``, ``yolo`` or ``dontAsk``."""
+    max_turns: int | None = None
+    """Model requests allowed per turn; at the limit the client interrupts (§6.5)."""
+    max_budget_usd: float | None = None
+    """USD the session may cost (§8.6); the client interrupts once it is exceeded."""
+    continue_conversation: bool = False
+    """Attach to the agent's newest session instead of creating one."""
 
     @property
     def stream_timeouts(self) -> Timeouts:
