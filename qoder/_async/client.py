@@ -16,16 +16,17 @@ from typing import Any, TypeVar, cast
 import anyio
 import httpx
 
-from .._http import asend, timeout
 from .._protocol import effects as fx
 from .._protocol.events import Event
 from .._protocol.flows import Flow, SessionCore
 from .._protocol.messages import Message
 from .._protocol.resources import Session
+from .._sync.http_client import closed_client
 from ..options import QoderAgentOptions, resolve_options
 from ..tools import PermissionDecision
 from .callables import call_user
 from .connection import EventStreamConnection
+from .http_client import AsyncHTTPClient
 
 __all__ = ["AsyncClient"]
 
@@ -54,8 +55,7 @@ class AsyncClient:
     ) -> None:
         self._options = options or QoderAgentOptions()
         self._core = SessionCore()
-        self._http = http_client
-        self._owns_http = http_client is None
+        self._http = AsyncHTTPClient(http_client)
         self._stream = EventStreamConnection()
         self._reader_scope: anyio.CancelScope | None = None  # a reading flow under way
         self._reader_gone: anyio.Event | None = None
@@ -73,7 +73,7 @@ class AsyncClient:
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._stream.close()
-                await self._close_http()
+                await self._http.close()
             raise
 
     async def disconnect(self) -> None:
@@ -208,11 +208,11 @@ class AsyncClient:
     async def _perform(self, effect: fx.Effect) -> fx.EffectResult:
         match effect:
             case fx.Send():
-                return await asend(self._require_http(), effect)
+                return await self._http.send(effect)
             case fx.ReadChunk():
                 return await self._stream.read()
             case fx.OpenStream():
-                return await self._stream.open(self._require_http(), effect)
+                return await self._open_stream(effect)
             case fx.CallUser():
                 return await call_user(effect)
             case fx.Sleep():
@@ -223,10 +223,9 @@ class AsyncClient:
             case fx.WakeReader():
                 await self._wake_reader(hard=effect.hard)
             case fx.OpenHTTP():
-                if self._http is None:
-                    self._http = httpx.AsyncClient(timeout=timeout(effect.timeouts))
+                self._http.open(effect.timeouts)
             case fx.CloseHTTP():
-                await self._close_http()
+                await self._http.close()
             case _:
                 fx.unhandled(effect)
         return None
@@ -241,11 +240,14 @@ class AsyncClient:
             self._reader_scope.cancel()
             await self._reader_gone.wait()
 
-    async def _close_http(self) -> None:
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-
-    def _require_http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            raise RuntimeError("no HTTP client: the core asked for I/O before OpenHTTP")
-        return self._http
+    async def _open_stream(self, effect: fx.OpenStream) -> fx.EffectResult:
+        """Open the stream, unless ``disconnect()`` closed the client before or meanwhile."""
+        async with self._http.lease() as http:
+            if http is None:
+                return closed_client()
+            opened = await self._stream.open(http, effect)
+            if self._http.closing:
+                with anyio.CancelScope(shield=True):
+                    await self._stream.close()
+                return closed_client()
+            return opened

@@ -18,7 +18,6 @@ from typing import Any, Generic, TypeVar, cast
 import anyio
 import httpx
 
-from .._http import asend, timeout
 from .._protocol import effects as fx
 from .._protocol import requests as rq
 from .._protocol import resource_requests as rr
@@ -31,6 +30,7 @@ from .._protocol.resources import Agent, Deleted, Environment, Page, Session
 from .._protocol.specs import AgentSpec, EnvironmentSpec
 from ..options import QoderAgentOptions, resolve_options
 from .callables import call_user
+from .http_client import AsyncHTTPClient
 
 __all__ = [
     "AsyncAgents",
@@ -64,8 +64,7 @@ class AsyncCloud:
     ) -> None:
         self._options = options or QoderAgentOptions()
         self._core = CatalogCore()
-        self._http = http_client
-        self._owns_http = http_client is None
+        self._http = AsyncHTTPClient(http_client)
         self.sessions = AsyncSessions(self)
         """Sessions, and their events (``cloud.sessions.events``)."""
         self.agents = AsyncAgents(self)
@@ -114,27 +113,20 @@ class AsyncCloud:
     async def _perform(self, effect: fx.Effect) -> fx.EffectResult:
         match effect:
             case fx.Send():
-                return await asend(self._require_http(), effect)
+                return await self._http.send(effect)
             case fx.Sleep():
                 await anyio.sleep(effect.seconds)
             case fx.CallUser():
                 return await call_user(effect)
             case fx.OpenHTTP():
-                if self._http is None:
-                    self._http = httpx.AsyncClient(timeout=timeout(effect.timeouts))
+                self._http.open(effect.timeouts)
             case fx.CloseHTTP():
-                if self._owns_http and self._http is not None:
-                    await self._http.aclose()
+                await self._http.close()
             case fx.OpenStream() | fx.ReadChunk() | fx.CloseStream() | fx.WakeReader():
                 raise AssertionError(f"the resource client reads no stream: {effect!r}")
             case _:
                 fx.unhandled(effect)
         return None
-
-    def _require_http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            raise RuntimeError("no HTTP client: the core asked for I/O before OpenHTTP")
-        return self._http
 
 
 class AsyncPager(Generic[T]):

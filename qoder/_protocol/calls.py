@@ -9,14 +9,14 @@ that facades never see the retry driver's own vocabulary.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from . import jsonio
 from . import requests as rq
 from .config import SessionConfig
 from .effects import CallUser, Effect, EffectResult, Raised, Received, RefreshAuth, Returned, Send
-from .errors import ProtocolError
+from .errors import ClientStateError, ProtocolError
 from .redaction import hide
 from .retry import RetryPolicy, call_flow
 
@@ -26,8 +26,13 @@ __all__ = ["Caller", "parse_json"]
 class Caller:
     """The shared half of every request a session makes."""
 
-    def __init__(self, config: SessionConfig) -> None:
+    def __init__(
+        self, config: SessionConfig, *, closed: Callable[[], bool] = lambda: False
+    ) -> None:
+        """``closed`` says whether the client was disconnected meanwhile (maybe by another
+        thread): a request is then not sent, nor retried, but refused."""
         self.config = config
+        self._closed = closed
         self.policy = RetryPolicy(max_retries=config.max_retries)
         self._token = ""
         self._secrets: list[str] = []
@@ -80,6 +85,11 @@ class Caller:
                 except StopIteration as done:
                     return parse_json(done.value)
                 if isinstance(effect, Send):
+                    if self._closed():
+                        raise ClientStateError(
+                            f"{request.method} {request.path} was not sent, or not retried: "
+                            "the client was disconnected meanwhile."
+                        )
                     answer = yield Send(request, {**self.headers(), **effect.headers}, url)
                 elif isinstance(effect, RefreshAuth):
                     answer = yield from self._refresh_auth()

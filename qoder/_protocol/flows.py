@@ -325,7 +325,7 @@ class SessionCore:
 
     def _configure(self, config: SessionConfig) -> None:
         self.config = config
-        self.caller = Caller(config)
+        self.caller = Caller(config, closed=lambda: self.closed)
         self.inbox.max_messages = config.max_buffered_messages
         self._tools = {tool.name: tool for tool in config.tools}
 

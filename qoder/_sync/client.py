@@ -17,7 +17,6 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from .._http import send, timeout
 from .._protocol import effects as fx
 from .._protocol.events import Event
 from .._protocol.flows import Flow, SessionCore
@@ -27,6 +26,7 @@ from ..options import QoderAgentOptions, resolve_options
 from ..tools import PermissionDecision
 from .callables import call_user
 from .connection import EventStreamConnection
+from .http_client import HTTPClient, closed_client
 
 __all__ = ["SyncClient"]
 
@@ -55,8 +55,7 @@ class SyncClient:
     ) -> None:
         self._options = options or QoderAgentOptions()
         self._core = SessionCore()
-        self._http = http_client
-        self._owns_http = http_client is None
+        self._http = HTTPClient(http_client)
         self._stream = EventStreamConnection()
         self._step = threading.Lock()  # one step of the core at a time, across threads
         self._disconnected = threading.Event()  # set by disconnect(): no more waiting
@@ -73,7 +72,7 @@ class SyncClient:
             self._run(self._core.connect(functools.partial(resolve_options, self._options)))
         except BaseException:
             self._stream.close()
-            self._close_http()
+            self._http.close()
             raise
 
     def disconnect(self) -> None:
@@ -200,11 +199,11 @@ class SyncClient:
     def _perform(self, effect: fx.Effect) -> fx.EffectResult:
         match effect:
             case fx.Send():
-                return send(self._require_http(), effect)
+                return self._http.send(effect)
             case fx.ReadChunk():
                 return self._stream.read()
             case fx.OpenStream():
-                return self._stream.open(self._require_http(), effect)
+                return self._open_stream(effect)
             case fx.CallUser():
                 return call_user(effect)
             case fx.Sleep():
@@ -216,21 +215,22 @@ class SyncClient:
                     self._disconnected.set()
                 self._stream.wake()
             case fx.OpenHTTP():
-                if self._http is None:
-                    self._http = httpx.Client(timeout=timeout(effect.timeouts))
+                self._http.open(effect.timeouts)
             case fx.CloseHTTP():
-                self._close_http()
+                self._http.close()
             case _:
                 fx.unhandled(effect)
         return None
 
     # --- effects -------------------------------------------------------------------------------
 
-    def _close_http(self) -> None:
-        if self._owns_http and self._http is not None:
-            self._http.close()
-
-    def _require_http(self) -> httpx.Client:
-        if self._http is None:
-            raise RuntimeError("no HTTP client: the core asked for I/O before OpenHTTP")
-        return self._http
+    def _open_stream(self, effect: fx.OpenStream) -> fx.EffectResult:
+        """Open the stream, unless ``disconnect()`` closed the client before or meanwhile."""
+        with self._http.lease() as http:
+            if http is None:
+                return closed_client()
+            opened = self._stream.open(http, effect)
+            if self._http.closing:
+                self._stream.close()
+                return closed_client()
+            return opened

@@ -17,7 +17,6 @@ from typing import Any, Generic, TypeVar, cast
 
 import httpx
 
-from .._http import send, timeout
 from .._protocol import effects as fx
 from .._protocol import requests as rq
 from .._protocol import resource_requests as rr
@@ -30,6 +29,7 @@ from .._protocol.resources import Agent, Deleted, Environment, Page, Session
 from .._protocol.specs import AgentSpec, EnvironmentSpec
 from ..options import QoderAgentOptions, resolve_options
 from .callables import call_user
+from .http_client import HTTPClient
 
 __all__ = ["Agents", "Cloud", "Environments", "Pager", "SessionEvents", "Sessions"]
 
@@ -56,8 +56,7 @@ class Cloud:
     ) -> None:
         self._options = options or QoderAgentOptions()
         self._core = CatalogCore()
-        self._http = http_client
-        self._owns_http = http_client is None
+        self._http = HTTPClient(http_client)
         self.sessions = Sessions(self)
         """Sessions, and their events (``cloud.sessions.events``)."""
         self.agents = Agents(self)
@@ -105,27 +104,20 @@ class Cloud:
     def _perform(self, effect: fx.Effect) -> fx.EffectResult:
         match effect:
             case fx.Send():
-                return send(self._require_http(), effect)
+                return self._http.send(effect)
             case fx.Sleep():
                 time.sleep(effect.seconds)
             case fx.CallUser():
                 return call_user(effect)
             case fx.OpenHTTP():
-                if self._http is None:
-                    self._http = httpx.Client(timeout=timeout(effect.timeouts))
+                self._http.open(effect.timeouts)
             case fx.CloseHTTP():
-                if self._owns_http and self._http is not None:
-                    self._http.close()
+                self._http.close()
             case fx.OpenStream() | fx.ReadChunk() | fx.CloseStream() | fx.WakeReader():
                 raise AssertionError(f"the resource client reads no stream: {effect!r}")
             case _:
                 fx.unhandled(effect)
         return None
-
-    def _require_http(self) -> httpx.Client:
-        if self._http is None:
-            raise RuntimeError("no HTTP client: the core asked for I/O before OpenHTTP")
-        return self._http
 
 
 class Pager(Generic[T]):

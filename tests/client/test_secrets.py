@@ -248,7 +248,7 @@ def test_tls_is_verified_by_the_client_the_library_makes(facade: Facade, token: 
         api = ScriptedAPI(router)
         api.streams.append(stream_of([]))
         with facade.client(options(auth=token)) as client:
-            http = client.raw._http
+            http = client.raw._http._client
             context = http._transport._pool._ssl_context
             assert context.verify_mode is ssl.CERT_REQUIRED
             assert context.check_hostname is True

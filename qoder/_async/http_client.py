@@ -1,0 +1,80 @@
+"""The facades' HTTP client, for the async side: made at ``OpenHTTP``, closed at ``CloseHTTP``
+once no request is in flight.
+
+``disconnect()`` may run in one task while ``query()`` sends in another. Closing the
+``httpx.AsyncClient`` under that request would leave its connection open (it goes back to a
+pool that is already closed). So ``close()`` marks the client closing and the last request in
+flight closes it as it returns (shielded: also when that task is being cancelled); a request
+that starts after ``close()`` is not sent at all. The twin of :mod:`qoder._sync.http_client`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import anyio
+import httpx
+
+from .._http import asend, timeout
+from .._protocol import effects as fx
+from .._sync.http_client import closed_client
+
+__all__ = ["AsyncHTTPClient"]
+
+
+class AsyncHTTPClient:
+    """The ``httpx.AsyncClient`` a facade sends through: the user's (never closed here) or its
+    own."""
+
+    def __init__(self, client: httpx.AsyncClient | None) -> None:
+        self._client = client
+        self._owns = client is None
+        self._in_flight = 0  # one event loop: no lock needed between the awaits
+        self._closing = False
+
+    @property
+    def closing(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closing
+
+    def open(self, timeouts: fx.Timeouts) -> None:
+        """Perform ``OpenHTTP``: make a client unless the user gave one."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=timeout(timeouts))
+
+    @contextlib.asynccontextmanager
+    async def lease(self) -> AsyncIterator[httpx.AsyncClient | None]:
+        """The client for one request (``None`` once closing); the last lease to end after
+        :meth:`close` closes it."""
+        client = None if self._closing else self._require()
+        if client is not None:
+            self._in_flight += 1
+        try:
+            yield client
+        finally:
+            if client is not None:
+                self._in_flight -= 1
+                if self._closing and self._in_flight == 0:
+                    await self._close_now()
+
+    async def send(self, effect: fx.Send) -> fx.Received | fx.NoResponse:
+        """Perform ``Send`` (not sent once closing)."""
+        async with self.lease() as client:
+            return closed_client() if client is None else await asend(client, effect)
+
+    async def close(self) -> None:
+        """Perform ``CloseHTTP``: close now if idle, else when the last request returns."""
+        self._closing = True
+        if self._in_flight == 0:
+            await self._close_now()
+
+    async def _close_now(self) -> None:
+        if self._owns and self._client is not None:
+            with anyio.CancelScope(shield=True):
+                await self._client.aclose()
+
+    def _require(self) -> httpx.AsyncClient:
+        if self._client is None:
+            raise RuntimeError("no HTTP client: the core asked for I/O before OpenHTTP")
+        return self._client
