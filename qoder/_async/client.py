@@ -10,7 +10,7 @@ async generators closed explicitly.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import Any, TypeVar, cast
 
 import anyio
@@ -20,7 +20,7 @@ from .._protocol import effects as fx
 from .._protocol.events import Event
 from .._protocol.flows import Flow, SessionCore
 from .._protocol.messages import Message
-from .._protocol.resources import Session
+from .._protocol.resources import Session, server_info
 from .._sync.http_client import closed_client
 from ..options import QoderAgentOptions, resolve_options
 from ..tools import PermissionDecision
@@ -31,6 +31,8 @@ from .http_client import AsyncHTTPClient
 __all__ = ["AsyncClient"]
 
 T = TypeVar("T")
+Prompt = str | Iterable[Any] | AsyncIterable[Any]
+"""What :meth:`AsyncClient.query` takes: a string, content blocks, or stream-json messages."""
 
 
 class AsyncClient:
@@ -62,8 +64,9 @@ class AsyncClient:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    async def connect(self) -> None:
-        """Create the session (or attach to ``options.resume``) and open its event stream.
+    async def connect(self, prompt: Prompt | None = None) -> None:
+        """Create the session (or attach to ``options.resume``) and open its event stream;
+        a ``prompt`` is then sent as the first turn (as :meth:`query` would).
 
         Raises :class:`~qoder.ConfigurationError` before any request when the token or the
         agent is missing, and :class:`~qoder.ClientStateError` when called twice.
@@ -75,6 +78,8 @@ class AsyncClient:
                 await self._stream.close()
                 await self._http.close()
             raise
+        if prompt is not None:
+            await self.query(prompt)
 
     async def disconnect(self) -> None:
         """Close the stream and, if the client made it, the HTTP client. Idempotent; safe
@@ -106,13 +111,29 @@ class AsyncClient:
 
     # --- the conversation --------------------------------------------------------------------
 
-    async def query(self, prompt: str | Iterable[Any]) -> None:
-        """Send a user message (a string or content blocks) and return once it is accepted.
+    async def query(self, prompt: Prompt, session_id: str = "default") -> None:
+        """Send a user message and return once it is accepted: a string, content blocks, or
+        an (async) iterable of the official stream-json user messages (one turn, their
+        contents in order). ``session_id``: ``"default"`` or this client's session.
 
         Read the turn with :meth:`receive_response`. A turn still underway raises
         :class:`~qoder.ClientStateError`: read it to its ``ResultMessage`` or interrupt it.
         """
-        await self._run(self._core.query(prompt))
+        if isinstance(prompt, AsyncIterable):
+            prompt = [item async for item in prompt]
+        await self._run(self._core.query(prompt, session_id))
+
+    async def set_model(self, model: str | None = None) -> None:
+        """Use ``model`` from the next model request on; ``None``: the agent's own model."""
+        await self._run(self._core.set_model(model))
+
+    async def set_permission_mode(self, mode: str) -> None:
+        """Answer confirmations by ``mode`` from now on (see docs/tools.md)."""
+        await self._run(self._core.set_permission_mode(mode))
+
+    async def get_server_info(self) -> dict[str, Any] | None:
+        """The session, agent and environment this client is attached to (no request)."""
+        return server_info(self._core.session)
 
     async def receive_response(self) -> AsyncIterator[Message]:
         """Yield the current turn's messages; ends after its :class:`~qoder.ResultMessage`.

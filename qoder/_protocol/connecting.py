@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any, TypeVar
 
-import attrs
-
+from . import overrides
 from . import requests as rq
+from . import resource_requests as rr
 from .calls import Caller
 from .config import SessionConfig
 from .effects import Effect, EffectResult
 from .errors import ProtocolError
 from .specs import AgentSpec, EnvironmentSpec
 
-__all__ = ["create", "require_id", "resume"]
+__all__ = ["create", "newest_session", "reconfigure", "require_id", "resume"]
 
 T = TypeVar("T")
 Flow = Generator[Effect, EffectResult, T]
@@ -47,13 +47,19 @@ def resume(caller: Caller, session_id: str) -> Flow[tuple[Any, str | None, dict[
 
 
 def create(caller: Caller, config: SessionConfig) -> Flow[Any]:
-    """Create the agent and environment when only specs were given, then the session."""
+    """Create the agent and environment when only specs were given, then the session, with
+    the options' changes to the agent (§8.1)."""
     agent = config.agent
+    changes: dict[str, Any] = {}
     if isinstance(agent, AgentSpec):
-        tools = [*agent.tools, *(tool.to_agent_tool() for tool in config.tools)]
-        created = yield from caller.call(rq.create_agent(attrs.evolve(agent, tools=tools)))
-        agent = require_id(created, "agent")
-    assert agent is not None  # resolve_options guarantees an agent unless resuming
+        spec = overrides.apply_to_spec(agent, config)
+        agent = require_id((yield from caller.call(rq.create_agent(spec))), "agent")
+    else:
+        assert agent is not None  # resolve_options guarantees an agent unless resuming
+        current = None
+        if overrides.needs_agent(config):
+            current = yield from caller.call(rr.retrieve_agent(agent, version=config.agent_version))
+        changes = overrides.agent_changes(config, current if isinstance(current, dict) else None)
     environment = config.environment
     if not isinstance(environment, str):
         created = yield from caller.call(rq.create_environment(environment or EnvironmentSpec()))
@@ -62,6 +68,7 @@ def create(caller: Caller, config: SessionConfig) -> Flow[Any]:
         rq.create_session(
             agent=agent,
             agent_version=config.agent_version,
+            agent_overrides=changes,
             environment_id=environment,
             title=config.session_title,
             metadata=config.session_metadata,
@@ -72,6 +79,23 @@ def create(caller: Caller, config: SessionConfig) -> Flow[Any]:
         )
     )
     return session  # a new session has no history: no cursor (§6.2)
+
+
+def reconfigure(caller: Caller, config: SessionConfig, session: Any) -> Flow[Any]:
+    """Apply the options' changes to a session being resumed (§8.2): its agent snapshot is
+    updated from the next model request. Returns the session as it now is."""
+    agent = session.get("agent") if isinstance(session, dict) else None
+    changes = overrides.agent_changes(config, agent if isinstance(agent, dict) else None)
+    if not changes:
+        return session
+    session_id = require_id(session, "session")
+    return (yield from caller.call(rr.update_session(session_id, agent=changes)))
+
+
+def newest_session(caller: Caller, agent_id: str) -> Flow[str | None]:
+    """The id of the agent's most recently created session (``continue_conversation``)."""
+    page = yield from caller.call(rq.list_sessions(agent_id=agent_id, order="desc", limit=1))
+    return _id_of(_first_item(page))
 
 
 _RUNNING = frozenset({"running", "processing", "rescheduling"})

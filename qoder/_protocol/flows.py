@@ -44,9 +44,11 @@ import attrs
 
 from . import answering, connecting
 from . import requests as rq
+from . import resource_requests as rr
 from .answers import PermissionDecision
 from .calls import Caller
 from .config import LocalTool, SessionConfig
+from .costs import watches_cost
 from .effects import (
     CloseHTTP,
     CloseStream,
@@ -59,6 +61,8 @@ from .errors import ClientStateError, ProtocolError
 from .events import Event
 from .inbox import Inbox
 from .messages import Message
+from .permissions import PermissionPolicy, check_permission_mode
+from .prompts import prompt_content
 from .reading import Reader
 from .resources import Session, structure_resource
 from .stream import EventStream
@@ -121,6 +125,8 @@ class SessionCore:
         self._rand = rand
         self._reading = False
         self._tools: dict[str, LocalTool] = {}
+        self.permissions = PermissionPolicy()
+        """The client's own permission rules (``set_permission_mode()`` replaces them)."""
 
     @property
     def closed(self) -> bool:
@@ -158,9 +164,13 @@ class SessionCore:
             config = resolve()
             self._configure(config)
             yield OpenHTTP(config.timeouts)
-            if config.resume is not None:
-                resuming = connecting.resume(self._require_caller(), config.resume)
+            resume = config.resume
+            if config.continue_conversation and isinstance(config.agent, str):
+                resume = yield from connecting.newest_session(self._require_caller(), config.agent)
+            if resume is not None:
+                resuming = connecting.resume(self._require_caller(), resume)
                 session, cursor, running = yield from resuming
+                session = yield from connecting.reconfigure(self._require_caller(), config, session)
             else:
                 created = yield from connecting.create(self._require_caller(), config)
                 session, cursor, running = created, None, None
@@ -190,10 +200,19 @@ class SessionCore:
 
     # --- turn flows ----------------------------------------------------------------------------
 
-    def query(self, prompt: str | Iterable[Any]) -> Flow[None]:
-        """Post a ``user.message`` and return once it is accepted (the turn is then ACTIVE)."""
+    def query(self, prompt: str | Iterable[Any], session_id: str | None = None) -> Flow[None]:
+        """Post a ``user.message`` and return once it is accepted (the turn is then ACTIVE).
+
+        ``prompt``: see :func:`.prompts.prompt_content`. ``session_id`` is the official SDK's
+        argument: ``None``, ``"default"`` or the attached session's id; any other is refused.
+        """
         conversation = self._require_connected("query")
-        content: Any = prompt if isinstance(prompt, str) else list(prompt)
+        if session_id not in (None, "default", conversation.session_id):
+            raise ValueError(
+                f"query(session_id={session_id!r}): this client is attached to session "
+                f"{conversation.session_id}; use another client (resume=...) for another session"
+            )
+        content = prompt_content(prompt)
         request = self._events_request([rq.user_message(content)])
         conversation.begin_turn()  # only once the prompt is known to be sendable
         self.inbox.clear_answers()
@@ -254,6 +273,30 @@ class SessionCore:
         self._require_connected("refresh_session")
         self._keep_session((yield from self._call(rq.retrieve_session(self.session_id or ""))))
         return self.session
+
+    def set_model(self, model: str | None) -> Flow[None]:
+        """Use ``model`` from the next model request on (§8.2); ``None``: the agent's own."""
+        self._require_connected("set_model")
+        if model is not None and (not isinstance(model, str) or not model.strip()):
+            raise ValueError("set_model() takes a model name, or None for the agent's own")
+        if model is None:
+            config = self._require_config()
+            agent_id = self.session.agent_id if self.session is not None else None
+            agent_id = agent_id or (config.agent if isinstance(config.agent, str) else None)
+            if agent_id is None:
+                raise ProtocolError("the session names no agent whose model to go back to")
+            agent = yield from self._call(rr.retrieve_agent(agent_id, version=config.agent_version))
+            model = agent.get("model") if isinstance(agent, dict) else None
+            if model is None:
+                raise ProtocolError(f"agent {agent_id} names no model")
+        request = rr.update_session(self.session_id or "", agent={"model": model})
+        self._keep_session((yield from self._call(request)))
+
+    def set_permission_mode(self, mode: str) -> Flow[None]:
+        """Answer confirmations by ``mode``'s rules from now on (see :mod:`.permissions`)."""
+        self._require_connected("set_permission_mode")
+        self.permissions = attrs.evolve(self.permissions, mode=check_permission_mode(mode))
+        yield from ()  # a flow like the others, with no effect to ask for
 
     def cancel(self) -> Flow[None]:
         """Hard-cancel the turn the session is running (§3.8): for a turn that an interrupt
@@ -328,6 +371,12 @@ class SessionCore:
         self.caller = Caller(config, closed=lambda: self.closed)
         self.inbox.max_messages = config.max_buffered_messages
         self._tools = {tool.name: tool for tool in config.tools}
+        self.permissions = PermissionPolicy(
+            mode=check_permission_mode(config.permission_mode),
+            allowed=config.allowed_tools,
+            disallowed=config.disallowed_tools,
+            has_callback=config.can_use_tool is not None,
+        )
 
     def _attach(self, config: SessionConfig, session: Any, cursor: str | None) -> None:
         session_id = connecting.require_id(session, "session")
@@ -336,6 +385,9 @@ class SessionCore:
             session_id=session_id,
             custom_tool_names=tuple(self._tools),
             handles_permissions=config.can_use_tool is not None,
+            answers_permission=lambda name: self.permissions.answers(name),
+            max_model_requests=config.max_turns,
+            watch_cost=watches_cost(config, session),
             include_partial_messages=config.include_partial_messages,
             cursor=cursor,
             clock=self._clock,
@@ -356,6 +408,7 @@ class SessionCore:
             inbox=self.inbox,
             tools=self._tools,
             closed=lambda: self.closed,
+            permissions=lambda: self.permissions,
         )
 
     # --- HTTP ----------------------------------------------------------------------------------

@@ -19,13 +19,13 @@ from collections.abc import Iterable
 
 from .events import Event
 from .messages import Message, ResultMessage
-from .outputs import AskPermission, Deliver, Output, RunCustomTool, TurnComplete
+from .outputs import AskPermission, Deliver, EnforceLimit, Output, RunCustomTool, TurnComplete
 
 __all__ = ["Answer", "Inbox"]
 
 logger = logging.getLogger("qoder")
 
-Answer = RunCustomTool | AskPermission
+Answer = RunCustomTool | AskPermission | EnforceLimit
 """A tool call the client answers itself."""
 
 

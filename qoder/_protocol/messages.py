@@ -8,6 +8,7 @@ errors the server is retrying), :class:`StreamEvent` for partial previews when
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -79,10 +80,24 @@ class StreamEvent:
     parent_tool_use_id: str | None = None
 
 
+_TOKEN_COUNTS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+
+
 @attrs.frozen
-class Usage:
+class Usage(Mapping[str, Any]):
     """Token counts summed over the model requests of a turn; ``None`` where no request
-    reported that count (a missing count stays absent, not zero)."""
+    reported that count (a missing count stays absent, not zero).
+
+    It is also a read-only mapping, as the official SDK's ``usage`` dict is read
+    (``usage["input_tokens"]``, ``usage.get("output_tokens", 0)``): there the four token
+    counts are always present (0 when unreported, as the official ``NonNullableUsage``),
+    with the :attr:`extra` counters beside them.
+    """
 
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -95,17 +110,22 @@ class Usage:
     def to_dict(self) -> dict[str, Any]:
         """The counts present, as a plain dict (the shape the official SDK's ``usage`` has)."""
         out: dict[str, Any] = {
-            name: value
-            for name in (
-                "input_tokens",
-                "output_tokens",
-                "cache_creation_input_tokens",
-                "cache_read_input_tokens",
-            )
-            if (value := getattr(self, name)) is not None
+            name: value for name in _TOKEN_COUNTS if (value := getattr(self, name)) is not None
         }
         out.update(self.extra)
         return out
+
+    def __getitem__(self, key: str) -> Any:
+        if key in _TOKEN_COUNTS:
+            return getattr(self, key) or 0
+        return self.extra[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from _TOKEN_COUNTS
+        yield from self.extra
+
+    def __len__(self) -> int:
+        return len(_TOKEN_COUNTS) + len(self.extra)
 
 
 @attrs.frozen
@@ -139,6 +159,12 @@ class ResultMessage:
     turn_ids: tuple[str, ...] = ()
     pending_tool_uses: tuple[ToolUseBlock, ...] = ()
     """Tool calls still waiting for an answer when the turn ended on ``requires_action``."""
+    permission_denials: tuple[dict[str, str], ...] = ()
+    """The confirmations the client denied in this turn (by its rules or ``can_use_tool``):
+    ``tool_name``, ``tool_use_id``, ``message``, ``session_id``, as the official SDK lists
+    them."""
+    structured_output: Any = None
+    """Always ``None``: Cloud Agents has no structured output (kept for ported code)."""
 
 
 Message = UserMessage | AssistantMessage | SystemMessage | ResultMessage | StreamEvent

@@ -15,7 +15,15 @@ import attrs
 from . import events as e
 from .messages import Message, ResultMessage
 
-__all__ = ["AskPermission", "Deliver", "Output", "RunCustomTool", "TurnComplete", "TurnState"]
+__all__ = [
+    "AskPermission",
+    "Deliver",
+    "EnforceLimit",
+    "Output",
+    "RunCustomTool",
+    "TurnComplete",
+    "TurnState",
+]
 
 
 class TurnState(enum.Enum):
@@ -72,11 +80,20 @@ class AskPermission:
 
 
 @attrs.frozen
+class EnforceLimit:
+    """A limit of the options may have been reached: ``"max_turns"`` (a model request beyond
+    ``max_turns`` started: interrupt the turn) or ``"max_budget_usd"`` (a model request ended:
+    read the session's USD cost, §8.6, and interrupt if it exceeds the budget)."""
+
+    limit: str
+
+
+@attrs.frozen
 class TurnComplete:
     """The turn is over; ``result`` was delivered just before, as ``Deliver(result)``."""
 
     result: ResultMessage
 
 
-Output = Deliver | RunCustomTool | AskPermission | TurnComplete
+Output = Deliver | RunCustomTool | AskPermission | EnforceLimit | TurnComplete
 """Anything the state machine asks its facade to deliver or do."""

@@ -19,6 +19,7 @@ from . import answering
 from . import requests as rq
 from .calls import Caller
 from .config import LocalTool, SessionConfig
+from .costs import usd_cost
 from .effects import (
     CallUser,
     Chunk,
@@ -29,6 +30,7 @@ from .effects import (
     OpenStream,
     ReadChunk,
     Received,
+    Returned,
     Sleep,
     StreamEnded,
     Woken,
@@ -36,9 +38,11 @@ from .effects import (
 from .errors import QoderError
 from .events import SessionDeleted
 from .inbox import Inbox
+from .outputs import EnforceLimit
+from .permissions import PermissionPolicy
 from .status import error_from_response
 from .stream import EventStream, Refusal, StreamState
-from .turn import AskPermission, Conversation, RunCustomTool, TurnState
+from .turn import AskPermission, Conversation, RunCustomTool, TurnState, permission_name
 
 logger = logging.getLogger("qoder")
 
@@ -67,6 +71,7 @@ class Reader:
         inbox: Inbox,
         tools: Mapping[str, LocalTool],
         closed: Callable[[], bool],
+        permissions: Callable[[], PermissionPolicy] = PermissionPolicy,
     ) -> None:
         self.config = config
         self.caller = caller
@@ -75,6 +80,8 @@ class Reader:
         self.inbox = inbox
         self.tools = tools
         self.closed = closed
+        self.permissions = permissions
+        """The permission rules as they stand (``set_permission_mode()`` changes them)."""
         self.session_id = conversation.session_id
 
     def open_stream(self) -> Step[None]:
@@ -182,9 +189,14 @@ class Reader:
         if stream.lost:
             self.inbox.absorb(self.conversation.on_stream_lost(stream.reason))
 
-    def _answer(self, answer: RunCustomTool | AskPermission) -> Step[None]:
-        """Run a custom tool or ask ``can_use_tool``, then post the answer (and, after a
-        denial with ``interrupt=True``, a ``user.interrupt``)."""
+    def _answer(self, answer: RunCustomTool | AskPermission | EnforceLimit) -> Step[None]:
+        """Run a custom tool or decide a permission (the client's own rules, else
+        ``can_use_tool``), then post the answer (and, after a denial with ``interrupt=True``,
+        a ``user.interrupt``); or enforce a limit of the options."""
+        if isinstance(answer, EnforceLimit):
+            yield from self._enforce(answer.limit)
+            self.inbox.answered()
+            return
         interrupt = False
         if isinstance(answer, RunCustomTool):
             event = answer.event
@@ -196,10 +208,16 @@ class Reader:
             outcome = yield CallUser(handler, in_thread=True)
             body = answering.tool_result(answer, outcome)
         else:
-            callback = self.config.can_use_tool
-            assert callback is not None
-            args = answering.permission_args(answer, self.session_id)
-            body, interrupt = answering.confirmation(answer, (yield CallUser(callback, args)))
+            decided = self.permissions().decide(permission_name(answer.event))
+            if decided is not None:
+                outcome = Returned(decided)
+            else:
+                callback = self.config.can_use_tool
+                assert callback is not None
+                args = answering.permission_args(answer, self.session_id)
+                outcome = yield CallUser(callback, args)
+            body, interrupt = answering.confirmation(answer, outcome)
+            self.conversation.note_confirmation(answer.event, answer.tool_use_id, body)
         if self.closed():  # disconnect() while the handler ran
             return
         conversation = self.conversation
@@ -215,9 +233,37 @@ class Reader:
         if interrupt:
             yield from self._interrupt()
 
-    def _interrupt(self) -> Step[None]:
-        """Interrupt the turn, as ``can_use_tool`` asked with its denial (§6.7); if that
-        fails the denial stands and the turn goes on."""
+    def _enforce(self, limit: str) -> Step[None]:
+        """``max_turns``: interrupt the turn. ``max_budget_usd``: read the session's USD
+        cost (§8.6), keep it for the result, and interrupt if it exceeds the budget."""
+        conversation = self.conversation
+        if limit == "max_budget_usd":
+            budget = self.config.max_budget_usd
+            try:
+                session = yield from self.caller.call(rq.retrieve_session(self.session_id))
+            except QoderError as failure:
+                logger.warning(
+                    "could not read the session's cost for max_budget_usd: %s",
+                    self.caller.redact(str(failure)),
+                )
+                return
+            cost = usd_cost(session)
+            if cost is None:
+                return
+            conversation.note_cost(cost)
+            if budget is None or cost <= budget:
+                return
+            logger.warning(
+                "the session has cost %.4f USD, over max_budget_usd=%s: interrupting the turn",
+                cost,
+                budget,
+            )
+        conversation.note_limit(limit)
+        yield from self._interrupt(why=limit)
+
+    def _interrupt(self, why: str = "can_use_tool asked") -> Step[None]:
+        """Interrupt the turn, as ``can_use_tool`` asked with its denial or a limit of the
+        options requires (§6.7); if that fails the turn goes on."""
         conversation = self.conversation
         conversation.note_interrupt()
         try:
@@ -225,7 +271,8 @@ class Reader:
         except QoderError as failure:
             conversation.note_interrupt(sent=False)
             logger.warning(
-                "could not interrupt the turn as can_use_tool asked: %s",
+                "could not interrupt the turn (%s): %s",
+                why,
                 self.caller.redact(str(failure)),
             )
             return

@@ -204,6 +204,7 @@ def create_session(
     agent: str,
     agent_version: int | None,
     environment_id: str,
+    agent_overrides: Mapping[str, Any] | None = None,
     title: str | None = None,
     metadata: Mapping[str, str] | None = None,
     environment_variables: Mapping[str, str] | None = None,
@@ -214,17 +215,18 @@ def create_session(
     """``POST /sessions`` (§3.3).
 
     ``agent`` alone means the agent's latest version; with ``agent_version`` it is sent as
-    ``{"type": "agent", "id": ..., "version": n}``. ``max_credit_cost`` becomes
-    ``budget = {"type": "limit", "max_credit_cost": ...}``. ``None`` fields are omitted.
+    ``{"type": "agent", "id": ..., "version": n}``, and with ``agent_overrides`` (fields of
+    the agent replaced for this session, §8.1) as ``{"type": "agent_with_overrides", ...}``.
+    ``max_credit_cost`` becomes ``budget = {"type": "limit", "max_credit_cost": ...}``.
+    ``None`` fields are omitted.
     """
-    body: dict[str, Any] = {
-        "agent": (
-            agent
-            if agent_version is None
-            else {"type": "agent", "id": agent, "version": agent_version}
-        ),
-        "environment_id": environment_id,
-    }
+    reference: str | dict[str, Any] = agent
+    if agent_overrides:
+        reference = {"type": "agent_with_overrides", "id": agent, **agent_overrides}
+        _put(reference, "version", agent_version)
+    elif agent_version is not None:
+        reference = {"type": "agent", "id": agent, "version": agent_version}
+    body: dict[str, Any] = {"agent": reference, "environment_id": environment_id}
     _put(body, "title", title)
     if metadata is not None:
         body["metadata"] = dict(metadata)

@@ -185,3 +185,20 @@ def _describe(error: Exception) -> str:
     if isinstance(error, cattrs.BaseValidationError):
         return "; ".join(cattrs.transform_error(error, path="the object"))
     return f"a value that is not an object ({error})"
+
+
+def server_info(session: Session | None) -> dict[str, Any] | None:
+    """What ``get_server_info()`` tells: the session, agent and environment a client is
+    attached to, from the session as last read (no request); ``None`` before ``connect()``."""
+    if session is None:
+        return None
+    agent = session.agent or {}
+    return {
+        "session_id": session.id,
+        "status": session.status,
+        "title": session.title,
+        "agent_id": session.agent_id or agent.get("id"),
+        "agent": agent,
+        "model": agent.get("model"),
+        "environment_id": session.environment_id,
+    }

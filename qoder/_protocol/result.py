@@ -177,6 +177,15 @@ class TurnEnding:
         return cls("interrupted", False, "success", stop_reason)
 
     @classmethod
+    def limit_reached(cls, limit: str, stop_reason: str | None) -> TurnEnding:
+        """The turn ended on an idle after the client interrupted it at a limit of its
+        options: ``max_turns`` (``error_max_turns``, §6.5) or ``max_budget_usd``
+        (``error_max_budget_usd``); an error, with the text so far."""
+        subtype = "error_max_turns" if limit == "max_turns" else "error_max_budget_usd"
+        message = f"the client interrupted the turn: {limit} was reached"
+        return cls("interrupted", True, subtype, stop_reason, (message,))
+
+    @classmethod
     def failure(cls, terminal_reason: str, message: str) -> TurnEnding:
         """The turn ended without an idle: ``session_error``, ``terminated``, ``deleted``,
         ``stream_lost``, ``buffer_overflow``, ``protocol_error`` or ``client_error``."""
@@ -189,10 +198,12 @@ class ResultAccumulator:
     __slots__ = (
         "_cost",
         "_credits",
+        "_denials",
         "_first_ns",
         "_last_ns",
         "_model_usage",
         "_requests",
+        "_session_cost",
         "_stamps",
         "_start_models",
         "_text",
@@ -208,7 +219,9 @@ class ResultAccumulator:
         self._start_models: dict[str, str] = {}
         self._credits: list[float] = []
         self._cost: list[float] = []
+        self._denials: list[dict[str, str]] = []
         self._requests = 0
+        self._session_cost: float | None = None
         self._stamps = 0
         self._first_ns = 0
         self._last_ns = 0
@@ -271,6 +284,20 @@ class ResultAccumulator:
         else:
             self._warnings_dropped += 1
 
+    def add_denial(self, denial: dict[str, str]) -> None:
+        """A confirmation the client denied (for ``permission_denials``)."""
+        self._denials.append(denial)
+
+    def set_session_cost(self, usd: float) -> None:
+        """The session's USD cost as the server last reported it (§8.6): it is the result's
+        ``total_cost_usd``, in place of the sum of per-request costs."""
+        self._session_cost = usd
+
+    def _total_cost_usd(self) -> float | None:
+        if self._session_cost is not None:
+            return self._session_cost
+        return math.fsum(self._cost) if self._cost else None
+
     def build(
         self,
         ending: TurnEnding,
@@ -292,7 +319,7 @@ class ResultAccumulator:
             num_turns=num_turns,
             session_id=session_id,
             stop_reason=ending.stop_reason,
-            total_cost_usd=math.fsum(self._cost) if self._cost else None,
+            total_cost_usd=self._total_cost_usd(),
             usage=self._usage.to_usage(),
             result=self.text,
             model_usage={model: sums.to_usage() for model, sums in self._model_usage.items()},
@@ -308,6 +335,7 @@ class ResultAccumulator:
             num_model_requests=self._requests,
             turn_ids=turn_ids,
             pending_tool_uses=pending_tool_uses,
+            permission_denials=tuple(self._denials),
         )
 
 
@@ -328,8 +356,11 @@ class TurnRecord:
         "corr",
         "failure",
         "interrupted",
+        "limit",
+        "limit_enforced",
         "model",
         "num_turns",
+        "requests_started",
         "retrying_errors",
         "started",
     )
@@ -343,6 +374,9 @@ class TurnRecord:
         self.retrying_errors: list[str] = []
         self.failure: TurnEnding | None = None  # an end recorded while PENDING
         self.interrupted = False  # the client's own interrupt()/cancel() was sent (§6.7)
+        self.limit: str | None = None  # the option limit that interrupt was for, if any
+        self.limit_enforced = False  # max_turns was already asked to be enforced
+        self.requests_started = 0  # span.model_request_start events of the turn
 
     def learn_reply(self, items: list[dict[str, Any]], *, all_turn_ids: bool) -> None:
         """Learn from the items of a POST reply: correlation (see

@@ -68,7 +68,15 @@ from .messages import (
     SystemMessage,
     UserMessage,
 )
-from .outputs import AskPermission, Deliver, Output, RunCustomTool, TurnComplete, TurnState
+from .outputs import (
+    AskPermission,
+    Deliver,
+    EnforceLimit,
+    Output,
+    RunCustomTool,
+    TurnComplete,
+    TurnState,
+)
 from .result import TurnEnding, TurnRecord, tool_use_block
 
 __all__ = [
@@ -91,7 +99,11 @@ class Conversation:
     """Sans-IO state of one session's conversation.
 
     ``custom_tool_names`` are the custom tools with a registered handler; ``handles_permissions``
-    says that ``can_use_tool`` is set. ``dedupe_capacity`` bounds the ids remembered for dedupe,
+    says that ``can_use_tool`` is set, and ``answers_permission(tool_name)`` (when given)
+    whether the client answers a confirmation of that tool by itself (its permission rules).
+    ``max_model_requests`` is the options' ``max_turns``; ``watch_cost`` asks for an
+    :class:`EnforceLimit` after each model request (``max_budget_usd``). ``dedupe_capacity``
+    bounds the ids remembered for dedupe,
     ``max_pending_events`` the events buffered while PENDING (and while a turn is parked).
     ``cursor`` is where the stream of an existing session resumes from (§6.2); ``clock`` gives
     seconds for ``duration_ms``.
@@ -103,6 +115,9 @@ class Conversation:
         session_id: str,
         custom_tool_names: Collection[str] = (),
         handles_permissions: bool = False,
+        answers_permission: Callable[[str], bool] | None = None,
+        max_model_requests: int | None = None,
+        watch_cost: bool = False,
         include_partial_messages: bool = False,
         dedupe_capacity: int = 50_000,
         max_pending_events: int = 10_000,
@@ -116,6 +131,9 @@ class Conversation:
         self.session_id = session_id
         self._custom_tool_names = frozenset(custom_tool_names)
         self._handles_permissions = handles_permissions
+        self._answers_permission = answers_permission
+        self._max_requests = max_model_requests
+        self._watch_cost = watch_cost
         self._include_partial = include_partial_messages
         self._max_pending = max_pending_events
         self._clock = clock
@@ -247,6 +265,37 @@ class Conversation:
             turn.learn_reply(reply_items(reply), all_turn_ids=True)
             self._update_waiting(turn)
         return []
+
+    def note_cost(self, usd: float) -> None:
+        """The session's USD cost as just read (§8.6): the turn's ``total_cost_usd``."""
+        turn = self._turn or self._parked
+        if turn is not None:
+            turn.acc.set_session_cost(usd)
+
+    def note_confirmation(
+        self, event: e.AgentToolUse | e.AgentMCPToolUse, tool_use_id: str, body: dict[str, Any]
+    ) -> None:
+        """The client answers a confirmation with ``body`` (a ``user.tool_confirmation``): a
+        denial is listed in the result's ``permission_denials``."""
+        turn = self._turn
+        if turn is not None and body.get("result") == "deny":
+            message = body.get("deny_message")
+            turn.acc.add_denial(
+                {
+                    "tool_name": permission_name(event),
+                    "tool_use_id": tool_use_id,
+                    "message": message if isinstance(message, str) else "",
+                    "session_id": self.session_id,
+                }
+            )
+
+    def note_limit(self, limit: str) -> None:
+        """The client interrupts the turn underway because ``limit`` (``max_turns`` or
+        ``max_budget_usd``) was reached: its result is then that error (§6.5). Call
+        :meth:`note_interrupt` as for any interrupt."""
+        turn = self._turn or self._parked
+        if turn is not None and self._state is not TurnState.PENDING:
+            turn.limit = limit
 
     def note_interrupt(self, sent: bool = True) -> None:
         """The client is interrupting the turn underway (``user.interrupt`` or ``/cancel``,
@@ -415,9 +464,15 @@ class Conversation:
         """What to ask a handler about call ``event``; ``None`` if no handler takes it."""
         if isinstance(event, e.AgentCustomToolUse) and event.name in self._custom_tool_names:
             return RunCustomTool(event, tool_use_id)
-        if isinstance(event, (e.AgentToolUse, e.AgentMCPToolUse)) and self._handles_permissions:
+        if isinstance(event, (e.AgentToolUse, e.AgentMCPToolUse)) and self._answers(event):
             return AskPermission(event, tool_use_id)
         return None
+
+    def _answers(self, event: e.AgentToolUse | e.AgentMCPToolUse) -> bool:
+        if self._handles_permissions:
+            return True
+        rules = self._answers_permission
+        return rules is not None and rules(permission_name(event))
 
     # --- current-turn events, one handler per event class (see _HANDLERS) ---------------
 
@@ -432,12 +487,19 @@ class Conversation:
     ) -> list[Output]:
         turn.model = event.model or ""
         turn.acc.add_model_request_start(event, event_id)
+        turn.requests_started += 1
+        limit = self._max_requests
+        if limit is not None and turn.requests_started > limit and not turn.limit_enforced:
+            turn.limit_enforced = True
+            return [EnforceLimit("max_turns")]
         return []
 
     def _on_span_end(
         self, turn: TurnRecord, event: e.SpanModelRequestEnd, event_id: str | None
     ) -> list[Output]:
         turn.acc.add_model_request_end(event)
+        if self._watch_cost and turn.limit is None:
+            return [EnforceLimit("max_budget_usd")]
         return []
 
     def _on_tool_use(
@@ -486,6 +548,8 @@ class Conversation:
             return self._requires_action(turn, stop.event_ids)
         kind = stop.type if stop is not None else None
         if turn.interrupted and kind in (None, "end_turn"):
+            if turn.limit is not None:
+                return self._finish(turn, TurnEnding.limit_reached(turn.limit, kind))
             return self._finish(turn, TurnEnding.interrupted(kind))
         return self._finish(turn, TurnEnding.idle(kind, tuple(turn.retrying_errors)))
 
@@ -599,6 +663,13 @@ _HANDLERS: dict[type[Any], _Handler] = {
 
 Built once; :func:`_handler_for` adds any other class the first time it is met.
 """
+
+
+def permission_name(event: e.AgentToolUse | e.AgentMCPToolUse) -> str:
+    """The name permission rules know a call by: the tool's, or ``mcp__<server>__<tool>``."""
+    if isinstance(event, e.AgentMCPToolUse) and event.mcp_server_name:
+        return f"mcp__{event.mcp_server_name}__{event.name}"
+    return event.name
 
 
 def _handler_for(cls: type[Any]) -> _Handler:

@@ -21,7 +21,7 @@ from .._protocol import effects as fx
 from .._protocol.events import Event
 from .._protocol.flows import Flow, SessionCore
 from .._protocol.messages import Message
-from .._protocol.resources import Session
+from .._protocol.resources import Session, server_info
 from ..options import QoderAgentOptions, resolve_options
 from ..tools import PermissionDecision
 from .callables import call_user
@@ -62,8 +62,9 @@ class SyncClient:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def connect(self) -> None:
-        """Create the session (or attach to ``options.resume``) and open its event stream.
+    def connect(self, prompt: str | Iterable[Any] | None = None) -> None:
+        """Create the session (or attach to ``options.resume``) and open its event stream;
+        a ``prompt`` is then sent as the first turn (as :meth:`query` would).
 
         Raises :class:`~qoder.ConfigurationError` before any request when the token or the
         agent is missing, and :class:`~qoder.ClientStateError` when called twice.
@@ -74,6 +75,8 @@ class SyncClient:
             self._stream.close()
             self._http.close()
             raise
+        if prompt is not None:
+            self.query(prompt)
 
     def disconnect(self) -> None:
         """Close the stream and, if the client made it, the HTTP client. Idempotent; safe
@@ -104,13 +107,27 @@ class SyncClient:
 
     # --- the conversation --------------------------------------------------------------------
 
-    def query(self, prompt: str | Iterable[Any]) -> None:
-        """Send a user message (a string or content blocks) and return once it is accepted.
+    def query(self, prompt: str | Iterable[Any], session_id: str = "default") -> None:
+        """Send a user message and return once it is accepted: a string, content blocks, or
+        an iterable of the official stream-json user messages (one turn, their contents in
+        order). ``session_id``: ``"default"`` or this client's session; any other is refused.
 
         Read the turn with :meth:`receive_response`. A turn still underway raises
         :class:`~qoder.ClientStateError`: read it to its ``ResultMessage`` or interrupt it.
         """
-        self._run(self._core.query(prompt))
+        self._run(self._core.query(prompt, session_id))
+
+    def set_model(self, model: str | None = None) -> None:
+        """Use ``model`` from the next model request on; ``None``: the agent's own model."""
+        self._run(self._core.set_model(model))
+
+    def set_permission_mode(self, mode: str) -> None:
+        """Answer confirmations by ``mode`` from now on (see docs/tools.md)."""
+        self._run(self._core.set_permission_mode(mode))
+
+    def get_server_info(self) -> dict[str, Any] | None:
+        """The session, agent and environment this client is attached to (no request)."""
+        return server_info(self._core.session)
 
     def receive_response(self) -> Iterator[Message]:
         """Yield the current turn's messages; ends after its :class:`~qoder.ResultMessage`.

@@ -117,6 +117,19 @@ class ScriptedAPI:
         router.post(f"{base_url}/agents").mock(
             return_value=httpx.Response(201, json={"id": "agent_01", "type": "agent"})
         )
+        self.agent: dict[str, Any] = {
+            "id": "agent_01",
+            "type": "agent",
+            "model": "ultimate",
+            "system": "You are the agent.",
+            "tools": [{"type": "agent_toolset_20260401"}],
+        }
+        """What ``GET /agents/agent_01`` answers (read when the options change the agent)."""
+        self.created: list[dict[str, Any]] = []
+        """The bodies of ``POST /sessions``."""
+        self.agent_route = router.get(f"{base_url}/agents/agent_01").mock(
+            side_effect=lambda request: httpx.Response(200, json=self.agent)
+        )
         self.stream_route = router.get(f"{base_url}/sessions/sess_01/events/stream").mock(
             side_effect=self._stream
         )
@@ -125,6 +138,7 @@ class ScriptedAPI:
         )
 
     def _create_session(self, request: httpx.Request) -> httpx.Response:
+        self.created.append(json.loads(request.content))
         return httpx.Response(201, json={"id": "sess_01", "type": "session", "status": "idle"})
 
     def _stream(self, request: httpx.Request) -> httpx.Response:

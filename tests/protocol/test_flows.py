@@ -92,6 +92,13 @@ def connected(**overrides: Any) -> Driver:
     assert effect.timeouts.connect == 5.0
     create = driver.step(flow, None)
     assert isinstance(create, fx.Send)
+    if create.request.method == "GET":  # client-side tools: the agent's own tools first (§8.1)
+        assert create.url == f"{BASE}/agents/agent_01"
+        create = driver.step(flow, ok({"id": "agent_01", "tools": [{"type": "custom"}]}))
+        assert isinstance(create, fx.Send)
+        declared = create.request.json["agent"]
+        assert declared["type"] == "agent_with_overrides"
+        assert [tool["name"] for tool in declared["tools"][1:]] == [t.name for t in overrides["tools"]]
     assert (create.request.method, create.url) == ("POST", f"{BASE}/sessions")
     assert create.headers["Authorization"] == "Bearer pat-flows"
     assert "Idempotency-Key" in create.headers

@@ -1,0 +1,113 @@
+"""What the options change in the agent a session runs (docs/protocol.md §8.1, §8.3).
+
+``system_prompt``, ``model``, ``tools`` (built-in names and the client's own tools) and
+``disallowed_tools`` become fields of the session's agent: applied to an :class:`AgentSpec`
+before it is created, sent as ``agent_with_overrides`` when a session of an existing agent is
+created, or posted as a session update (§8.2) when an existing session is resumed. Arrays
+replace the agent's whole (§8.1), so the tools are the agent's own, changed: its built-in
+toolset narrowed or widened, the disallowed built-ins turned off, the client's tools added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from .config import SessionConfig
+from .permissions import BUILTIN_TOOLS, canonical_tool_name
+from .specs import AgentSpec
+
+__all__ = ["TOOLSET", "agent_changes", "apply_to_spec", "needs_agent"]
+
+TOOLSET = "agent_toolset_20260401"
+_WIRE_BUILTINS = frozenset(BUILTIN_TOOLS.values())
+
+
+def _changes_tools(config: SessionConfig) -> bool:
+    return bool(config.builtin_tools is not None or config.tools or _disallowed_builtins(config))
+
+
+def needs_agent(config: SessionConfig) -> bool:
+    """Whether the changes depend on the agent's current fields (its prompt to append to,
+    its tools to change), so that an existing agent must be read first."""
+    return config.append_system_prompt is not None or _changes_tools(config)
+
+
+def _disallowed_builtins(config: SessionConfig) -> list[str]:
+    names = {canonical_tool_name(name) for name in config.disallowed_tools}
+    return sorted(names & _WIRE_BUILTINS)
+
+
+def _system(config: SessionConfig, current: str | None) -> str | None:
+    if config.system_prompt is not None:
+        return config.system_prompt
+    append = config.append_system_prompt
+    if append is None or (current is not None and current.endswith(append)):
+        return None  # nothing to append, or appended already (a resumed session)
+    return f"{current}\n\n{append}" if current else append
+
+
+def _toolset(entry: Mapping[str, Any] | None, config: SessionConfig) -> dict[str, Any] | None:
+    """The built-in toolset entry as the options make it (``None``: no built-in tools)."""
+    toolset: dict[str, Any] = dict(entry) if entry is not None else {"type": TOOLSET}
+    if config.builtin_tools is not None:
+        if not config.builtin_tools:
+            return None
+        toolset["enabled_tools"] = list(config.builtin_tools)
+    elif entry is None:
+        return None  # the agent had no built-in tools: nothing to turn off
+    disallowed = _disallowed_builtins(config)
+    if disallowed:
+        already = toolset.get("disallowed_tools")
+        merged = [*already] if isinstance(already, list) else []
+        toolset["disallowed_tools"] = merged + [name for name in disallowed if name not in merged]
+    return toolset
+
+
+def _tools(current: Sequence[Mapping[str, Any]], config: SessionConfig) -> list[dict[str, Any]]:
+    own = {tool.name for tool in config.tools}
+    tools: list[dict[str, Any]] = []
+    toolset_done = False
+    for entry in current:
+        if entry.get("type") == TOOLSET:
+            changed = None if toolset_done else _toolset(entry, config)
+            toolset_done = True
+            if changed is not None:
+                tools.append(changed)
+        elif not (entry.get("type") == "custom" and entry.get("name") in own):
+            tools.append(dict(entry))
+    if not toolset_done and (added := _toolset(None, config)) is not None:
+        tools.insert(0, added)
+    tools.extend(tool.to_agent_tool() for tool in config.tools)
+    return tools
+
+
+def agent_changes(config: SessionConfig, agent: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The fields the options change in ``agent`` (the agent's JSON, or ``None`` when
+    :func:`needs_agent` says it is not needed): ``system``, ``model``, ``tools``."""
+    current = agent or {}
+    changes: dict[str, Any] = {}
+    system = _system(
+        config, current.get("system") if isinstance(current.get("system"), str) else None
+    )
+    if system is not None:
+        changes["system"] = system
+    if config.model is not None:
+        changes["model"] = config.model
+    if _changes_tools(config):
+        tools = current.get("tools")
+        base = (
+            [tool for tool in tools if isinstance(tool, Mapping)] if isinstance(tools, list) else []
+        )
+        changes["tools"] = _tools(base, config)
+    return changes
+
+
+def apply_to_spec(spec: AgentSpec, config: SessionConfig) -> AgentSpec:
+    """The agent to create, with the options' changes made to it."""
+    changes = agent_changes(
+        config, {"system": spec.system, "tools": [dict(tool) for tool in spec.tools]}
+    )
+    return attrs.evolve(spec, **changes)
