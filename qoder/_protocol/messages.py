@@ -71,13 +71,19 @@ class SystemMessage:
 class StreamEvent:
     """A partial preview of a message still being written (``include_partial_messages``).
 
-    ``event`` is the preview frame's JSON object (``event_start`` or ``event_delta``).
+    ``event`` is shaped as the official SDK's partial events are: ``message_start``,
+    ``content_block_start``, ``content_block_delta`` (``text_delta`` / ``thinking_delta``),
+    ``content_block_stop``, ``message_stop`` (see :mod:`qoder._protocol.partials`).
+    ``preview`` is the wire frame it came from (``event_start`` or ``event_delta``, §4.20),
+    ``None`` for the events no frame marks (the stops, a block's start). ``uuid`` is the id
+    of the event the preview stands for.
     """
 
     uuid: str
     session_id: str
     event: dict[str, Any]
     parent_tool_use_id: str | None = None
+    preview: dict[str, Any] | None = None
 
 
 _TOKEN_COUNTS = (

@@ -34,6 +34,7 @@ from .events import (
     SpanModelRequestStart,
 )
 from .messages import ResultMessage, Usage
+from .partials import PartialMessages
 
 __all__ = [
     "ResultAccumulator",
@@ -360,6 +361,7 @@ class TurnRecord:
         "limit_enforced",
         "model",
         "num_turns",
+        "partials",
         "requests_started",
         "retrying_errors",
         "started",
@@ -377,6 +379,7 @@ class TurnRecord:
         self.limit: str | None = None  # the option limit that interrupt was for, if any
         self.limit_enforced = False  # max_turns was already asked to be enforced
         self.requests_started = 0  # span.model_request_start events of the turn
+        self.partials: PartialMessages | None = None  # open previews (partial messages)
 
     def learn_reply(self, items: list[dict[str, Any]], *, all_turn_ids: bool) -> None:
         """Learn from the items of a POST reply: correlation (see

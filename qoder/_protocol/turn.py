@@ -77,6 +77,7 @@ from .outputs import (
     TurnComplete,
     TurnState,
 )
+from .partials import Pairs, PartialMessages
 from .result import TurnEnding, TurnRecord, tool_use_block
 
 __all__ = [
@@ -480,7 +481,8 @@ class Conversation:
         self, turn: TurnRecord, event: e.AgentMessageEvent, event_id: str | None
     ) -> list[Output]:
         turn.acc.add_message(event)
-        return [self._assistant(turn, event, event_id, event.content)]
+        stops = self._finish_preview(turn, event_id)
+        return [*stops, self._assistant(turn, event, event_id, event.content)]
 
     def _on_span_start(
         self, turn: TurnRecord, event: e.SpanModelRequestStart, event_id: str | None
@@ -498,9 +500,12 @@ class Conversation:
         self, turn: TurnRecord, event: e.SpanModelRequestEnd, event_id: str | None
     ) -> list[Output]:
         turn.acc.add_model_request_end(event)
+        out: list[Output] = []
+        if turn.partials is not None:  # previews left unfinished end with the request
+            out += self._partial(turn.partials.finish_all(), None)
         if self._watch_cost and turn.limit is None:
-            return [EnforceLimit("max_budget_usd")]
-        return []
+            out.append(EnforceLimit("max_budget_usd"))
+        return out
 
     def _on_tool_use(
         self, turn: TurnRecord, event: ToolUseEvent, event_id: str | None
@@ -528,17 +533,30 @@ class Conversation:
         self, turn: TurnRecord, event: e.AgentThinking, event_id: str | None
     ) -> list[Output]:
         thinking = ThinkingBlock(event.thinking or "")
-        return [self._assistant(turn, event, event_id, (thinking,))]
+        stops = self._finish_preview(turn, event_id)
+        return [*stops, self._assistant(turn, event, event_id, (thinking,))]
 
     def _on_preview(
         self, turn: TurnRecord, event: e.EventStart | e.EventDelta, event_id: str | None
     ) -> list[Output]:
         if not self._include_partial:
             return []
-        preview = StreamEvent(
-            uuid=event.event_id or "", session_id=self.session_id, event=event.raw
-        )
-        return [Deliver(preview)]
+        partials = turn.partials = turn.partials or PartialMessages()
+        pairs = partials.start(event) if isinstance(event, e.EventStart) else partials.delta(event)
+        return self._partial(pairs, event.event_id)
+
+    def _finish_preview(self, turn: TurnRecord, event_id: str | None) -> list[Output]:
+        """The stop events of the preview the final event ``event_id`` replaces."""
+        if turn.partials is None:
+            return []
+        return self._partial(turn.partials.finish(event_id), event_id)
+
+    def _partial(self, pairs: Pairs, uuid: str | None) -> list[Output]:
+        session_id = self.session_id
+        return [
+            Deliver(StreamEvent(uuid=uuid or "", session_id=session_id, event=ev, preview=raw))
+            for ev, raw in pairs
+        ]
 
     def _on_idle(
         self, turn: TurnRecord, event: e.SessionStatusIdle, event_id: str | None

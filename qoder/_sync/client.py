@@ -109,8 +109,9 @@ class SyncClient:
 
     def query(self, prompt: str | Iterable[Any], session_id: str = "default") -> None:
         """Send a user message and return once it is accepted: a string, content blocks, or
-        an iterable of the official stream-json user messages (one turn, their contents in
-        order). ``session_id``: ``"default"`` or this client's session; any other is refused.
+        an iterable of the official stream-json user messages (for ``AsyncClient`` also an
+        async iterable), sent as one turn, their contents in order. ``session_id``:
+        ``"default"`` or this client's session; any other is refused.
 
         Read the turn with :meth:`receive_response`. A turn still underway raises
         :class:`~qoder.ClientStateError`: read it to its ``ResultMessage`` or interrupt it.

@@ -570,11 +570,15 @@ def test_partial_messages_preview_each_text_once(
     assert texts(messages) == ["A first sentence with many words. ", "And a second one."]
     finals = {m.uuid: texts([m])[0] for m in messages if isinstance(m, AssistantMessage)}
     previews: dict[str, str] = {}
+    wire: dict[str, str] = {}
     for m in messages:
-        if isinstance(m, StreamEvent) and m.event["type"] == "event_delta":
-            event_id = m.event["event_id"]
-            previews[event_id] = previews.get(event_id, "") + m.event["delta"]["content"]["text"]
-    assert previews == finals
+        if isinstance(m, StreamEvent) and m.event["type"] == "content_block_delta":
+            previews[m.uuid] = previews.get(m.uuid, "") + m.event["delta"]["text"]
+            assert m.preview is not None  # the wire frame stays available
+            wire[m.uuid] = wire.get(m.uuid, "") + m.preview["delta"]["content"]["text"]
+    assert previews == finals == wire
+    kinds = [m.event["type"] for m in messages if isinstance(m, StreamEvent)]
+    assert kinds.count("message_start") == kinds.count("message_stop") == 2
     assert result_of(messages).result == "A first sentence with many words. And a second one."
     assert cloud.stream_requests()[0].query_all("event_deltas[]") == [
         "agent.message",

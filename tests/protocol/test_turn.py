@@ -954,14 +954,56 @@ def test_previews_are_stream_events_only_when_asked_for(partial: bool) -> None:
     run_turn(conv, START, [ECHO])
     out = feed(conv, sse(PREVIEW_START, PREVIEW_DELTA, PREVIEW_DELTA))
     assert conv.cursor == "e0"  # previews never move the cursor
+    message = {"id": "e1", "type": "message", "role": "assistant", "content": []}
+    delta = {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "text_delta", "text": "par"},
+    }
+    block = {
+        "type": "content_block_start",
+        "index": 0,
+        "content_block": {"type": "text", "text": ""},
+    }
     expected = [
-        StreamEvent(uuid="e1", session_id="sess_01", event=PREVIEW_START),
-        StreamEvent(uuid="e1", session_id="sess_01", event=PREVIEW_DELTA),
-        StreamEvent(uuid="e1", session_id="sess_01", event=PREVIEW_DELTA),  # never deduped
+        StreamEvent(
+            "e1", "sess_01", {"type": "message_start", "message": message}, preview=PREVIEW_START
+        ),
+        StreamEvent("e1", "sess_01", block),
+        StreamEvent("e1", "sess_01", delta, preview=PREVIEW_DELTA),
+        StreamEvent("e1", "sess_01", delta, preview=PREVIEW_DELTA),  # never deduped
     ]
     assert delivered(out) == (expected if partial else [])
     out = feed(conv, sse(SAY, item("session.status_idle", "e9", "t1")))
+    stops = [
+        StreamEvent("e1", "sess_01", {"type": "content_block_stop", "index": 0}),
+        StreamEvent("e1", "sess_01", {"type": "message_stop"}),
+    ]
+    assert [m for m in delivered(out) if isinstance(m, StreamEvent)] == (stops if partial else [])
     assert result_of(out).result == "partial"  # previews never count
+
+
+def test_thinking_previews_and_unfinished_ones_end_as_the_official_events_do() -> None:
+    conv = new(include_partial_messages=True)
+    run_turn(conv, START, [ECHO])
+    thinking = {"type": "event_start", "event": {"type": "agent.thinking", "id": "e2"}}
+    orphan = {**PREVIEW_DELTA, "event_id": "e3"}  # its start was never seen
+    out = feed(conv, sse(thinking, orphan))
+    out += feed(conv, sse(item("span.model_request_end", "e4", "t1")))
+    kinds = [(m.uuid, m.event["type"]) for m in delivered(out) if isinstance(m, StreamEvent)]
+    assert kinds == [
+        ("e2", "message_start"),
+        ("e2", "content_block_start"),
+        ("e3", "message_start"),
+        ("e3", "content_block_start"),
+        ("e3", "content_block_delta"),
+        ("", "content_block_stop"),
+        ("", "message_stop"),
+        ("", "content_block_stop"),
+        ("", "message_stop"),
+    ]
+    starts = [m.event for m in delivered(out) if isinstance(m, StreamEvent)]
+    assert starts[1]["content_block"] == {"type": "thinking", "thinking": ""}
 
 
 def test_previews_of_an_earlier_turn_are_not_delivered() -> None:
