@@ -1,6 +1,7 @@
 """The ``qoder`` command line: ``serve`` the emulator, ``chat`` with an agent, run the ``demo``.
 
-``python -m qoder serve [--host 127.0.0.1] [--port 8765] [--token T]``
+``python -m qoder serve [--host 127.0.0.1] [--port 8765] [--token T] [--think-seconds S]
+[--no-usd-cost]``
     The emulator of :mod:`qoder.testing` on loopback, under ``/api/v1/cloud``, with the agent
     ``agent_default`` and the environment ``env_default`` ready.
 ``python -m qoder chat [--local]``
@@ -40,6 +41,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--token", help="the only bearer token accepted (default: any)")
     serve.add_argument("--keepalive", type=float, default=15.0, help="seconds between heartbeats")
+    serve.add_argument(
+        "--think-seconds",
+        type=float,
+        default=0.0,
+        help="the default agent thinks this long before every answer (interrupt() cuts it short)",
+    )
+    serve.add_argument(
+        "--no-usd-cost",
+        action="store_true",
+        help="sessions report no USD cost (usage.list_cost), to try max_budget_usd without one",
+    )
 
     chat = commands.add_parser("chat", help="chat with an agent in the terminal")
     chat.add_argument("--local", action="store_true", help="start the emulator and chat with it")
@@ -54,7 +66,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
-            return serve(args.host, args.port, args.token, keepalive=args.keepalive)
+            return serve(
+                args.host,
+                args.port,
+                args.token,
+                keepalive=args.keepalive,
+                think_seconds=args.think_seconds,
+                report_usd_cost=not args.no_usd_cost,
+            )
         if args.command == "chat":
             return chat(local=args.local)
         return demo(args.scripts or [DEFAULT_DEMO])
@@ -88,7 +107,15 @@ def serve_banner(base_url: str, token: str | None) -> list[str]:
     ]
 
 
-def serve(host: str, port: int, token: str | None, *, keepalive: float = 15.0) -> int:
+def serve(
+    host: str,
+    port: int,
+    token: str | None,
+    *,
+    keepalive: float = 15.0,
+    think_seconds: float = 0.0,
+    report_usd_cost: bool = True,
+) -> int:
     """Serve the emulator until interrupted; an address that cannot be listened on is one
     line on stderr and the exit status 1."""
     from .testing import run_server
@@ -97,7 +124,15 @@ def serve(host: str, port: int, token: str | None, *, keepalive: float = 15.0) -
         print("\n".join(serve_banner(base_url, token)), flush=True)
 
     try:
-        run_server(host, port, token, keepalive_interval=keepalive, on_ready=ready)
+        run_server(
+            host,
+            port,
+            token,
+            keepalive_interval=keepalive,
+            on_ready=ready,
+            think_seconds=think_seconds,
+            report_usd_cost=report_usd_cost,
+        )
     except OSError as error:
         if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             raise

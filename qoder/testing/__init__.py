@@ -4,7 +4,10 @@
 the SSE stream with history replay and ``Last-Event-ID`` resume, turns with ``turn_id``,
 ``requires_action`` tool round trips, interrupt/cancel, the 409 "processing a turn" answer,
 ``Idempotency-Key`` replay, bearer auth, and fault injection. A :class:`ScriptedAgent` decides
-what the agent does; the default one answers reproducibly.
+what the agent does; the default one answers reproducibly, and shows the session's §8
+configuration: its model and system prompt, ``system.message``, custom and built-in tools under
+the toolset's permission policies, thinking for a while; sessions report ``usage.list_cost`` in
+USD and honour their ``budget``.
 
 Three ways to run it:
 
@@ -26,6 +29,7 @@ Scripting the agent and injecting faults::
         "It is {result} in Paris."
     )
     cloud.agent.on("slow").reply("Working. ").hold().reply("Done.")   # cloud.release(sid)
+    cloud.agent.on("ponder").think().wait(5).reply("Done.")          # an interrupt cuts it short
     cloud.inject(HttpFault(429, method="POST", path="/sessions/*/events", retry_after=0.01))
     cloud.inject(StreamFault(drop_after=4))
 
@@ -59,16 +63,23 @@ from qoder.testing._script import (
     ToolUse,
     TurnContext,
     Usage,
+    Wait,
 )
+from qoder.testing._snapshot import BUILTIN_TOOLS, AgentSnapshot
 from qoder.testing._stream import EventStream, StreamDropped
+from qoder.testing._usage import USD_PER_INPUT_TOKEN, USD_PER_OUTPUT_TOKEN
 from qoder.testing._wire import EmulatorRequest, EmulatorResponse, Headers
 from qoder.testing.server import ServedCloud, run_server, serve_in_thread
 
 __all__ = [
+    "BUILTIN_TOOLS",
     "DEFAULT_AGENT_ID",
     "DEFAULT_BASE_PATH",
     "DEFAULT_ENVIRONMENT_ID",
     "PROCESSING_MESSAGE",
+    "USD_PER_INPUT_TOKEN",
+    "USD_PER_OUTPUT_TOKEN",
+    "AgentSnapshot",
     "Clock",
     "CustomToolUse",
     "Emit",
@@ -98,6 +109,7 @@ __all__ = [
     "ToolUse",
     "TurnContext",
     "Usage",
+    "Wait",
     "run_server",
     "serve_in_thread",
 ]

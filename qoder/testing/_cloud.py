@@ -95,6 +95,10 @@ class FakeCloud:
     ``keepalive_interval``: seconds of stream silence before a heartbeat. ``omit_turn_id``: leave
     ``turn_id`` out of every reply and event, as recorded real traffic does.
     ``default_resources``: create agent ``agent_default`` and environment ``env_default``.
+    ``think_seconds``: the default agent thinks (``agent.thinking``, then a wait that an
+    interrupt cuts short) this long before each answer; 0 answers at once.
+    ``report_usd_cost``: the Session's ``usage`` carries ``list_cost`` in USD (§8.6); ``False``
+    leaves it out, for testing a client's "no cost reported" path.
 
     Example::
 
@@ -117,6 +121,8 @@ class FakeCloud:
         keepalive_interval: float = 15.0,
         omit_turn_id: bool = False,
         default_resources: bool = True,
+        think_seconds: float = 0.0,
+        report_usd_cost: bool = True,
     ) -> None:
         self.token = token
         self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
@@ -125,6 +131,8 @@ class FakeCloud:
             agent=agent or ScriptedAgent(),
             omit_turn_id=omit_turn_id,
             keepalive_interval=keepalive_interval,
+            think_seconds=think_seconds,
+            report_usd_cost=report_usd_cost,
         )
         self.requests: list[EmulatorRequest] = []
         """Every request received, in order (also rejected and fault-answered ones)."""
@@ -165,6 +173,24 @@ class FakeCloud:
     @omit_turn_id.setter
     def omit_turn_id(self, omit: bool) -> None:
         self._state.omit_turn_id = omit
+
+    @property
+    def think_seconds(self) -> float:
+        """How long the default agent thinks before answering (applies to later turns)."""
+        return self._state.think_seconds
+
+    @think_seconds.setter
+    def think_seconds(self, seconds: float) -> None:
+        self._state.think_seconds = seconds
+
+    @property
+    def report_usd_cost(self) -> bool:
+        """Whether sessions created from now on report ``usage.list_cost`` (§8.6)."""
+        return self._state.report_usd_cost
+
+    @report_usd_cost.setter
+    def report_usd_cost(self, report: bool) -> None:
+        self._state.report_usd_cost = report
 
     def _add_defaults(self) -> None:
         now = self._state.now()
@@ -275,7 +301,8 @@ class FakeCloud:
             return self._state.faults.armed
 
     def release(self, session_id: str) -> None:
-        """Let a turn stopped at a :class:`Hold` step go on (``ValueError`` if none is held)."""
+        """Let a turn stopped at a :class:`Hold` step, or waiting at a :class:`Wait` step (the
+        agent thinking), go on now (``ValueError`` if none is held)."""
         with self._state.lock:
             session = self._state.sessions.get(session_id)
             turn = session.turn if session is not None else None
@@ -284,10 +311,21 @@ class FakeCloud:
             turn.release()
 
     def is_held(self, session_id: str) -> bool:
-        """Whether the session's turn is stopped at a :class:`Hold` step."""
+        """Whether the session's turn is stopped at a :class:`Hold` or :class:`Wait` step."""
         with self._state.lock:
             session = self._state.sessions.get(session_id)
             return bool(session and session.turn and session.turn.held)
+
+    def wait_until_idle(self, session_id: str, timeout: float = 5.0) -> bool:
+        """Block until the session is no longer running (its turn ended or waits for the
+        client); ``False`` after ``timeout`` seconds. Wakes on each event, without polling:
+        for a turn that goes on by itself, e.g. after the agent thought for a while."""
+        with self._state.lock:
+            session = self._state.session(session_id)
+            condition = session.log.notifier.condition
+            return condition.wait_for(
+                lambda: session.status not in ("running", "rescheduling"), timeout
+            )
 
     def events(self, session_id: str) -> list[dict[str, Any]]:
         """The persisted events of a session (copies), oldest first."""

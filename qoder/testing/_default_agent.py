@@ -1,17 +1,26 @@
-"""The default agent's answers: reproducible, and sensible for the SDK's two-turn example.
+"""The default agent's answers: reproducible, and sensible for the SDK's examples.
 
 "What's the capital of France?" → "The capital of France is Paris."; then "What's the
 population of that city?" → Paris's population (the city is taken from the conversation).
 Small sums are computed; anything else gets a generic reply that depends only on the prompt.
+
+It also shows what a session is configured with (docs/protocol.md §8): it names its model
+("what model are you?"), quotes its system prompt and the turn's ``system.message``
+("what are your instructions?"), calls the client's custom tools and the built-in tools the
+prompt asks for (:mod:`qoder.testing._default_tools`), and thinks on request ("think for 5
+seconds", or ``FakeCloud(think_seconds=…)`` before every answer): ``agent.thinking``, then a
+wait that an interrupt or a cancel ends at once.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from qoder.testing._script import Reply, Step, TurnContext
+from qoder.testing._default_tools import builtin_tool_steps, custom_tool_steps
+from qoder.testing._script import Reply, Step, Think, TurnContext, Wait
 
-__all__ = ["default_reply", "default_steps"]
+__all__ = ["default_reply", "default_steps", "instructions_reply", "model_reply"]
 
 _CAPITALS = {
     "france": "Paris",
@@ -99,9 +108,10 @@ def _arithmetic(prompt: str) -> str | None:
     return f"{match[1]} {operator} {match[3]} = {_number(value)}."
 
 
-def default_reply(context: TurnContext) -> str:
-    """The default agent's reply text for a turn (a pure function of prompt and history)."""
-    prompt = context.prompt.strip()
+def default_reply(context: TurnContext, prompt: str | None = None) -> str:
+    """The default agent's reply text for a turn (a pure function of prompt and history);
+    ``prompt`` replaces the user's text (the part left once a think request is taken out)."""
+    prompt = (context.prompt if prompt is None else prompt).strip()
     lowered = prompt.lower()
     capital = _CAPITAL.search(prompt)
     if capital is not None:
@@ -133,6 +143,88 @@ def _sentences(text: str) -> list[str]:
     return [part + " " for part in parts[:-1]] + parts[-1:]
 
 
+_THINK = re.compile(
+    r"(?:\b(?:and|then|please)\s+)*\bthink\s+(?:about it\s+)?for\s+"
+    r"(?P<seconds>\d+(?:\.\d+)?)\s*(?:seconds?|secs?|s)\b(?:\s*(?:and|then|,)\s*)*",
+    re.IGNORECASE,
+)
+_MODEL_QUESTION = re.compile(
+    r"\b(?:what|which)\s+(?:\w+\s+)?model\b|\byour model\b|\bmodel are you\b", re.I
+)
+_INSTRUCTIONS_QUESTION = re.compile(
+    r"\bsystem prompt\b|\byour instructions\b|\bwhat were you told\b", re.I
+)
+
+
+def _seconds(value: float) -> str:
+    text = _number(value)
+    return f"{text} second" + ("" if text == "1" else "s")
+
+
+def _think_request(prompt: str) -> tuple[float, str] | None:
+    """(seconds, the rest of the prompt) of "think for N seconds", or ``None``."""
+    match = _THINK.search(prompt)
+    if match is None:
+        return None
+    rest = (prompt[: match.start()] + " " + prompt[match.end() :]).strip(" ,.;")
+    return float(match["seconds"]), rest
+
+
+def model_reply(context: TurnContext) -> str:
+    """The answer to "what model are you?": the session's model, as of this model request."""
+    return f'I am running on the model "{context.agent.model}".'
+
+
+def instructions_reply(context: TurnContext) -> str:
+    """The answer to "what are your instructions?": the system prompt and the turn's
+    ``system.message`` texts, quoted."""
+    system = (context.agent.system or "").strip()
+    reply = f"My system prompt is: {_quote(system)}" if system else "I have no system prompt."
+    extra = [text.strip() for text in context.system_messages if text.strip()]
+    if extra:
+        reply += " For this turn I was also told: " + _quote(" ".join(extra))
+    return reply
+
+
+def _quote(text: str) -> str:
+    """``text`` in double quotes as the end of a sentence: ``"Be brief."`` or ``"Be brief".``"""
+    return f'"{text}"' if text[-1:] in ".!?" else f'"{text}".'
+
+
+def _meta_steps(context: TurnContext, prompt: str) -> list[Step] | None:
+    """Answers about the session's own configuration (rendered when spoken, so a session
+    update made meanwhile shows)."""
+    if _INSTRUCTIONS_QUESTION.search(prompt):
+        return [Reply(instructions_reply)]
+    if _MODEL_QUESTION.search(prompt):
+        return [Reply(model_reply)]
+    return None
+
+
+_Planner = Callable[[TurnContext, str], "list[Step] | None"]
+_PLANNERS: tuple[_Planner, ...] = (_meta_steps, custom_tool_steps, builtin_tool_steps)
+
+
+def _answer_steps(context: TurnContext, prompt: str) -> list[Step]:
+    for planner in _PLANNERS:
+        steps = planner(context, prompt)
+        if steps is not None:
+            return steps
+    return [Reply(*_sentences(default_reply(context, prompt)))]
+
+
 def default_steps(context: TurnContext) -> list[Step]:
-    """One model request answering with :func:`default_reply`, one message per sentence."""
-    return [Reply(*_sentences(default_reply(context)))]
+    """The default agent's turn: [thinking and a wait], then the answer to the prompt (one
+    ``agent.message`` per sentence of a plain reply, or a tool call and what came of it)."""
+    think = _think_request(context.prompt)
+    if think is None:
+        steps = _answer_steps(context, context.prompt)
+        if context.think_seconds > 0:
+            return [Think(), Wait(context.think_seconds), *steps]
+        return steps
+    seconds, rest = think
+    if rest:
+        steps = _answer_steps(context, rest)
+    else:
+        steps = [Reply(f"I thought about it for {_seconds(seconds)}.")]
+    return [Think(), Wait(seconds), *steps]

@@ -9,6 +9,7 @@ from qoder.testing._pages import MAX_EVENT_LIMIT, Listing, PageQuery, page_envel
 from qoder.testing._resources import SessionRecord
 from qoder.testing._routes import object_body
 from qoder.testing._script import TurnContext
+from qoder.testing._snapshot import AgentSnapshot
 from qoder.testing._state import CloudState
 from qoder.testing._stream import EventStream
 from qoder.testing._turns import Turn, content_text
@@ -43,9 +44,38 @@ def _check_event(index: int, event: Any) -> dict[str, Any]:
             raise ApiError(400, "tool_use_id is required.", param=f"{param}.tool_use_id")
         if event.get("result") not in ("allow", "deny"):
             raise ApiError(400, "result must be 'allow' or 'deny'.", param=f"{param}.result")
+    elif kind == "system.message":
+        if not content_text(event.get("content")).strip():
+            message = "system.message needs content: text blocks or a string."
+            raise ApiError(400, message, param=f"{param}.content")
     elif kind != "user.interrupt":
         raise ApiError(400, f"Unsupported event type: {kind!r}.", param=f"{param}.type")
     return event
+
+
+_SYSTEM_MESSAGE_HOSTS = ("user.message", "user.custom_tool_result")
+"""The events a ``system.message`` may follow (§8.4)."""
+
+
+def _check_system_message(events: list[dict[str, Any]]) -> None:
+    """At most one ``system.message``, the last event, directly after a ``user.message`` or a
+    ``user.custom_tool_result`` (docs/protocol.md §8.4); else a 400."""
+    positions = [i for i, event in enumerate(events) if event["type"] == "system.message"]
+    if not positions:
+        return
+    index = positions[-1]
+    param = f"events[{index}]"
+    if len(positions) > 1:
+        raise ApiError(400, "At most one system.message per request.", param=param)
+    if index != len(events) - 1:
+        message = "system.message must be the last event of the request."
+        raise ApiError(400, message, param=param)
+    if index == 0 or events[index - 1]["type"] not in _SYSTEM_MESSAGE_HOSTS:
+        message = (
+            "system.message must come directly after a user.message or a "
+            "user.custom_tool_result in the same request."
+        )
+        raise ApiError(400, message, param=param)
 
 
 _SERVER_FIELDS = frozenset(
@@ -63,6 +93,7 @@ def _validate_batch(session: SessionRecord, events: list[dict[str, Any]]) -> Non
     nothing was done, so the client can send the same batch again (§2.6, §3.9)."""
     if sum(event["type"] == "user.message" for event in events) > 1:
         raise ApiError(400, "At most one user.message per request.", param="events")
+    _check_system_message(events)
     answered: set[str] = set()
     for event in events:
         kind = event["type"]
@@ -78,11 +109,26 @@ def _validate_batch(session: SessionRecord, events: list[dict[str, Any]]) -> Non
             answered.add(target)
 
 
-def _user_message(state: CloudState, session: SessionRecord, event: dict[str, Any]) -> Any:
+def _instruct(
+    state: CloudState, session: SessionRecord, turn: Turn, system: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """Persist the ``system.message`` sent with the turn's event; its text joins the turn's
+    instructions (``context.system_messages``) for the rest of the turn (§8.4)."""
+    if system is None:
+        return []
+    echo = state.emit(session, "system.message", _fields(system), turn.turn_id)
+    turn.context.system_messages.append(content_text(system["content"]))
+    return [echo]
+
+
+def _user_message(
+    state: CloudState, session: SessionRecord, event: dict[str, Any], system: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """Open a turn: the echo, the ``system.message`` if any, then the agent plays."""
     if session.status in ("running", "rescheduling"):
         raise ApiError(409, PROCESSING_MESSAGE)
     if session.turn is not None:  # a turn waiting for tool answers is abandoned
-        session.turn.finished = True
+        session.turn.discard()
         session.turn = None
     turn_id = state.ids.new("turn")
     echo = state.emit(session, "user.message", _fields(event), turn_id)
@@ -93,29 +139,49 @@ def _user_message(state: CloudState, session: SessionRecord, event: dict[str, An
         prompt=content_text(event["content"]),
         content=event["content"],
         history=tuple(session.history),
+        agent=AgentSnapshot.of(session.agent, script.model),
+        think_seconds=state.think_seconds,
     )
     turn = Turn(
         session=session,
         turn_id=turn_id,
-        steps=script.plan(context),
+        steps=[],
         context=context,
-        model=session.agent.model_name or script.model,
+        default_model=script.model,
         emit=lambda kind, fields: state.emit(session, kind, fields, turn_id),
+        schedule=state.schedule,
     )
     session.turn = turn
+    echoes = [echo, *_instruct(state, session, turn, system)]
+    turn.steps = script.plan(context)
     turn.start()
-    return echo
+    return echoes
 
 
 def _answer(
-    state: CloudState, session: SessionRecord, event: dict[str, Any], target: str, kind: str
-) -> Any:
+    state: CloudState,
+    session: SessionRecord,
+    event: dict[str, Any],
+    system: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """A tool result or a confirmation for the waiting turn (checked by the batch)."""
     turn = session.turn
-    if turn is None or turn.pending_kind(target) != kind:
-        what = "a result" if kind == "custom" else "a confirmation"
-        raise ApiError(400, f"Event {target} is not awaiting {what}.")
-    echo = state.emit(session, event["type"], _fields(event), turn.turn_id)
+    custom = event["type"] == "user.custom_tool_result"
+    target = str(event["custom_tool_use_id"] if custom else event["tool_use_id"])
+    if turn is None or turn.pending_kind(target) != ("custom" if custom else "confirmation"):
+        raise ApiError(400, f"Event {target} is not awaiting an answer.")
+    echoes = [state.emit(session, event["type"], _fields(event), turn.turn_id)]
+    echoes += _instruct(state, session, turn, system)
     turn.answer(target, event)
+    return echoes
+
+
+def _interrupt(state: CloudState, session: SessionRecord, event: dict[str, Any]) -> Any:
+    """Persist a ``user.interrupt``; it ends the turn there is (§6.7)."""
+    turn = session.turn
+    echo = state.emit(session, event["type"], _fields(event), turn.turn_id if turn else None)
+    if turn is not None:
+        turn.abort()
     return echo
 
 
@@ -132,21 +198,16 @@ def send_events(state: CloudState, request: EmulatorRequest, session_id: str) ->
     if session.status == "terminated":
         raise ApiError(409, "Session is terminated.")
     _validate_batch(session, checked)
-    echoes = []
-    for event in checked:
-        kind = event["type"]
-        if kind == "user.message":
-            echoes.append(_user_message(state, session, event))
-        elif kind == "user.custom_tool_result":
-            echoes.append(_answer(state, session, event, event["custom_tool_use_id"], "custom"))
-        elif kind == "user.tool_confirmation":
-            echoes.append(_answer(state, session, event, event["tool_use_id"], "confirmation"))
+    system = checked.pop() if checked[-1]["type"] == "system.message" else None
+    echoes: list[dict[str, Any]] = []
+    for index, event in enumerate(checked):
+        instructions = system if index == len(checked) - 1 else None
+        if event["type"] == "user.message":
+            echoes += _user_message(state, session, event, instructions)
+        elif event["type"] == "user.interrupt":
+            echoes.append(_interrupt(state, session, event))
         else:
-            turn = session.turn
-            echo = state.emit(session, kind, _fields(event), turn.turn_id if turn else None)
-            echoes.append(echo)
-            if turn is not None:
-                turn.abort()
+            echoes += _answer(state, session, event, instructions)
     return json_response(202, {"data": echoes})
 
 

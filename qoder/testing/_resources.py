@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from qoder.testing._log import EventLog
 from qoder.testing._script import Exchange
+from qoder.testing._usage import SessionUsage
 
 if TYPE_CHECKING:
     from qoder.testing._turns import Turn
@@ -129,20 +130,18 @@ class SessionRecord:
     status: str = "idle"
     updated_at: str = ""
     archived_at: str | None = None
-    usage: dict[str, Any] = field(
-        default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_credits": 0.0}
-    )
+    usage: SessionUsage = field(default_factory=SessionUsage)
     turn: Turn | None = None
     history: list[Exchange] = field(default_factory=list)
 
     def add_usage(self, model_usage: dict[str, Any]) -> None:
-        """Fold one model request's usage into the running snapshot (fields present only)."""
-        for key in ("input_tokens", "output_tokens"):
-            if isinstance(model_usage.get(key), int):
-                self.usage[key] += model_usage[key]
-        credits = model_usage.get("credits")
-        if isinstance(credits, (int, float)):
-            self.usage["total_credits"] = round(self.usage["total_credits"] + credits, 6)
+        """Fold one model request's usage into the running totals (fields present only)."""
+        self.usage.add(model_usage)
+
+    @property
+    def budget_spent(self) -> bool:
+        """Whether the session's ``budget`` is used up (no more model requests)."""
+        return self.usage.budget_spent(self.budget)
 
     def to_json(self) -> dict[str, Any]:
         """The Session object (docs/protocol.md §3.3)."""
@@ -159,7 +158,7 @@ class SessionRecord:
             "resources": self.resources,
             "vault_ids": self.vault_ids,
             "budget": self.budget,
-            "usage": dict(self.usage),
+            "usage": self.usage.to_json(),
             "created_at": self.created_at,
             "updated_at": self.updated_at or self.created_at,
             "archived_at": self.archived_at,

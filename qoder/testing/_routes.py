@@ -20,6 +20,7 @@ from qoder.testing._log import EventLog
 from qoder.testing._pages import Listing, PageQuery, page_envelope
 from qoder.testing._resources import AgentRecord, EnvironmentRecord, SessionRecord
 from qoder.testing._state import CloudState
+from qoder.testing._usage import SessionUsage
 from qoder.testing._wire import ApiError, EmulatorRequest, EmulatorResponse, json_response
 
 __all__ = [
@@ -434,6 +435,7 @@ def create_session(state: CloudState, request: EmulatorRequest) -> EmulatorRespo
         created_at=state.now(),
         log=EventLog(session_id, state.lock),
         seq=state.next_seq(),
+        usage=SessionUsage(report_usd_cost=state.report_usd_cost),
         **fields,
     )
     state.sessions[session_id] = session
@@ -515,10 +517,7 @@ def update_session(
         raise ApiError(409, "Session is archived.")
     for name, value in changes.items():
         setattr(session, name, value)
-    turn = session.turn
-    if turn is not None and "agent" in changes:
-        # a turn in progress goes on; its next model request names the new model (§8.2)
-        turn.model = session.agent.model_name or state.script_for(session.agent.id).model
+    # a turn in progress goes on: its next model request sees the new agent (§8.2)
     session.updated_at = state.now()
     return json_response(200, session.to_json())
 
@@ -530,7 +529,7 @@ def delete_session(
     session = state.session(session_id)
     object_body(request, allow_empty=True)
     if session.turn is not None:
-        session.turn.finished = True
+        session.turn.discard()
         session.turn = None
     state.emit(session, "session.deleted", {}, None)
     session.log.close()

@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from qoder.testing._snapshot import AgentSnapshot
+
 __all__ = [
     "CustomToolUse",
     "Emit",
@@ -47,6 +49,7 @@ __all__ = [
     "ToolUse",
     "TurnContext",
     "Usage",
+    "Wait",
 ]
 
 
@@ -67,11 +70,19 @@ class ToolOutcome:
     input: Mapping[str, Any]
     text: str
     is_error: bool = False
+    denied: bool = False
+    """The client refused the call (``user.tool_confirmation`` with ``deny``)."""
 
 
 @dataclass
 class TurnContext:
-    """What a rule or a text callable knows about the turn being played."""
+    """What a rule or a text callable knows about the turn being played.
+
+    ``agent`` is the session's resolved agent (model, system prompt, tools; §8.1), refreshed
+    at every model request, so an update of the session (§8.2) shows from the next one.
+    ``system_messages`` holds the texts of the ``system.message`` events sent with this turn
+    (§8.4). ``think_seconds`` is the cloud's default think time (``FakeCloud(think_seconds=)``).
+    """
 
     session_id: str
     agent_id: str
@@ -79,6 +90,9 @@ class TurnContext:
     content: Any
     history: tuple[Exchange, ...] = ()
     outcomes: list[ToolOutcome] = field(default_factory=list)
+    agent: AgentSnapshot = field(default_factory=AgentSnapshot)
+    system_messages: list[str] = field(default_factory=list)
+    think_seconds: float = 0.0
 
     @property
     def result(self) -> str:
@@ -119,13 +133,20 @@ class ToolUse:
     """A built-in tool (``bash``, ``read``, …) run by the service: ``agent.tool_use`` then
     ``agent.tool_result``. ``permission="ask"`` idles with ``requires_action`` until the client
     sends ``user.tool_confirmation``; ``"deny"`` (or a denied confirmation) yields an error
-    result."""
+    result.
+
+    ``permission=None`` (the default) follows the session's toolset (§8.3): ``always_ask`` →
+    ``"ask"``, ``always_allow`` → ``"allow"``; a toolset that leaves the tool off makes the agent
+    say it cannot use it instead; with no toolset entry at all the call is allowed.
+    ``mcp_server_name`` makes it a tool of that MCP server (``agent.mcp_tool_use`` and
+    ``agent.mcp_tool_result``, policies from its ``mcp_toolset`` entry)."""
 
     name: str
     input: Mapping[str, Any] = field(default_factory=dict)
     result: TextSource = ""
-    permission: Literal["allow", "ask", "deny"] = "allow"
+    permission: Literal["allow", "ask", "deny"] | None = None
     is_error: bool = False
+    mcp_server_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +173,16 @@ class SessionError:
 class Hold:
     """Keep the session ``running`` here until ``cloud.release(session_id)``, an interrupt or a
     cancel. A ``user.message`` meanwhile gets the 409 "processing a turn" answer."""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Stay ``running`` for up to ``seconds`` (the agent "thinks"), then go on. An interrupt or
+    a cancel ends the turn at once (the open span closes with ``is_error: true``);
+    ``cloud.release(session_id)`` ends the wait early. The wait is a timer, not a sleep: the
+    request that started the turn has already been answered."""
+
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -185,7 +216,7 @@ class Emit:
     fields: Mapping[str, Any] = field(default_factory=dict)
 
 
-Step = Reply | Think | ToolUse | CustomToolUse | SessionError | Hold | Usage | Stop | Emit
+Step = Reply | Think | ToolUse | CustomToolUse | SessionError | Hold | Wait | Usage | Stop | Emit
 """One thing the agent does during a turn."""
 
 Matcher = str | re.Pattern[str] | Callable[[TurnContext], bool]
@@ -235,11 +266,24 @@ class Rule:
         input: Mapping[str, Any] | None = None,
         *,
         result: TextSource = "",
-        permission: Literal["allow", "ask", "deny"] = "allow",
+        permission: Literal["allow", "ask", "deny"] | None = None,
         is_error: bool = False,
     ) -> Rule:
-        """Append a built-in :class:`ToolUse`."""
+        """Append a built-in :class:`ToolUse` (``permission=None``: the session's policy)."""
         return self.then(ToolUse(name, dict(input or {}), result, permission, is_error))
+
+    def mcp_tool_use(
+        self,
+        server: str,
+        name: str,
+        input: Mapping[str, Any] | None = None,
+        *,
+        result: TextSource = "",
+        permission: Literal["allow", "ask", "deny"] | None = None,
+    ) -> Rule:
+        """Append a :class:`ToolUse` of tool ``name`` of MCP server ``server``."""
+        step = ToolUse(name, dict(input or {}), result, permission, mcp_server_name=server)
+        return self.then(step)
 
     def custom_tool_use(self, name: str, input: Mapping[str, Any] | None = None) -> Rule:
         """Append a :class:`CustomToolUse` the client must answer."""
@@ -258,6 +302,10 @@ class Rule:
     def hold(self) -> Rule:
         """Append a :class:`Hold`."""
         return self.then(Hold())
+
+    def wait(self, seconds: float) -> Rule:
+        """Append a :class:`Wait` of up to ``seconds``."""
+        return self.then(Wait(seconds))
 
     def usage(self, **fields: Any) -> Rule:
         """Append a :class:`Usage` for the current or next model request."""

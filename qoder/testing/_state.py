@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from qoder.testing._faults import FaultRegistry
@@ -27,6 +28,8 @@ class CloudState:
         agent: ScriptedAgent,
         omit_turn_id: bool,
         keepalive_interval: float,
+        think_seconds: float = 0.0,
+        report_usd_cost: bool = True,
     ) -> None:
         self.lock = threading.RLock()
         self.ids = IdFactory()
@@ -35,6 +38,10 @@ class CloudState:
         self.scripts: dict[str, ScriptedAgent] = {}
         self.omit_turn_id = omit_turn_id
         self.keepalive_interval = keepalive_interval
+        self.think_seconds = think_seconds
+        """How long the default agent thinks before each answer (0: it answers at once)."""
+        self.report_usd_cost = report_usd_cost
+        """Whether new sessions report ``usage.list_cost`` (§8.6)."""
         self.agents: dict[str, AgentRecord] = {}
         """The latest version of every agent."""
         self.agent_versions: dict[str, dict[int, AgentRecord]] = {}
@@ -106,6 +113,19 @@ class CloudState:
         event["schema_version"] = "1.0"
         session.log.append(event)
         return event
+
+    def schedule(self, seconds: float, callback: Callable[[], None]) -> threading.Timer:
+        """Run ``callback`` with the lock held after ``seconds``, in a daemon timer thread
+        (``cancel()`` the returned timer to call it off)."""
+
+        def fire() -> None:
+            with self.lock:
+                callback()
+
+        timer = threading.Timer(seconds, fire)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def forget_stream(self, stream: EventStream) -> None:
         """Drop a closed stream from the open set."""

@@ -3,17 +3,20 @@
 Per model request: ``span.model_request_start`` → [``agent.thinking``] → ``agent.message`` /
 tool-use events → ``span.model_request_end`` → [``agent.tool_result``]; the turn opens with
 ``session.status_running`` and ends with ``session.status_idle``. A turn runs synchronously until
-it ends or blocks: on a tool that needs the client (idle ``requires_action``) or on a
-:class:`Hold` (still ``running``). Every method runs with the cloud's lock held.
+it ends or blocks: on a tool that needs the client (idle ``requires_action``), on a
+:class:`Hold` (still ``running``) or on a :class:`Wait` (still ``running``, until a timer fires).
+Tool uses without a permission of their own follow the session's toolsets when reached
+(docs/protocol.md §8.3); between model requests a spent budget ends the turn with
+``budget_reached``. Every method runs with the cloud's lock held.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
+from qoder.testing._policy import resolve_tool_use
 from qoder.testing._resources import SessionRecord
 from qoder.testing._script import (
     CustomToolUse,
@@ -29,12 +32,26 @@ from qoder.testing._script import (
     ToolUse,
     TurnContext,
     Usage,
+    Wait,
 )
+from qoder.testing._snapshot import AgentSnapshot
+from qoder.testing._usage import model_usage, words
 
-__all__ = ["Emitter", "Turn", "content_text"]
+__all__ = ["Cancellable", "Emitter", "Scheduler", "Turn", "content_text"]
 
 Emitter = Callable[[str, dict[str, Any]], dict[str, Any]]
 """Persists an event of the turn (type, fields) and returns it."""
+
+
+class Cancellable(Protocol):
+    """A scheduled call that can still be called off (``threading.Timer``)."""
+
+    def cancel(self) -> None:
+        """Call it off (no effect once it has run)."""
+
+
+Scheduler = Callable[[float, Callable[[], None]], Cancellable]
+"""Runs a callback after some seconds, with the cloud's lock held."""
 
 _ERROR_DEFAULTS = {
     "retrying": ("model_overloaded_error", "Model overloaded; retrying."),
@@ -54,10 +71,6 @@ def content_text(content: Any) -> str:
             if isinstance(block, dict) and block.get("type") == "text"
         )
     return ""
-
-
-def _words(text: str) -> int:
-    return len(text.split())
 
 
 @dataclass
@@ -82,8 +95,11 @@ class Turn:
     turn_id: str | None
     steps: list[Step]
     context: TurnContext
-    model: str
+    default_model: str
+    """The model named when the session's agent names none (the scripted agent's)."""
     emit: Emitter
+    schedule: Scheduler | None = None
+    """Where a :class:`Wait` arms its timer (without one, a wait holds until released)."""
     held: bool = False
     finished: bool = False
     pending: dict[str, _Pending] = field(default_factory=dict)
@@ -93,6 +109,7 @@ class Turn:
     _next_usage: Usage | None = None
     _requests: int = 0
     _text: list[str] = field(default_factory=list)
+    _timer: Cancellable | None = None
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -136,33 +153,75 @@ class Turn:
         self._play()
 
     def release(self) -> None:
-        """Continue after a :class:`Hold`."""
-        self.held = False
+        """Continue after a :class:`Hold` or a :class:`Wait` (which ends early)."""
+        self._stop_waiting()
         self._play()
 
     def abort(self) -> None:
         """Interrupt or cancel: close the open span as failed and idle with ``end_turn``."""
-        self.held = False
+        self._stop_waiting()
         self.pending.clear()
         self._answered.clear()
         self._close_span(is_error=True)
         self._finish("end_turn")
 
+    def discard(self) -> None:
+        """Drop the turn without a word (its session was deleted, or a new turn replaced it)."""
+        self._stop_waiting()
+        self.finished = True
+
+    def refresh_agent(self) -> AgentSnapshot:
+        """The session's agent as of now, also shown to the script (``context.agent``)."""
+        self.context.agent = AgentSnapshot.of(self.session.agent, self.default_model)
+        return self.context.agent
+
     # -- playing steps ----------------------------------------------------------------------
 
     def _play(self) -> None:
         while self._pc < len(self.steps) and not self.finished:
-            step = self.steps[self._pc]
+            if self._span is None and self.session.budget_spent:
+                self._finish("budget_reached")  # no further model request (§3.3, §4.13)
+                return
+            step = self._resolved(self._pc)
             if self._blocks(step):
                 self._request_action()
                 return
             self._pc += 1
-            if isinstance(step, Hold):
-                self.held = True
-                return
+            if isinstance(step, (Hold, Wait)):
+                self._hold(step)
+                if self.held:
+                    return
+                continue
             self._play_step(step)
         if not self.finished:
             self._finish("end_turn")
+
+    def _resolved(self, index: int) -> Step:
+        """The step at ``index``, a tool use's permission settled by the session's toolsets."""
+        step = self.steps[index]
+        if isinstance(step, ToolUse) and step.permission is None:
+            step = self.steps[index] = resolve_tool_use(step, self.refresh_agent())
+        return step
+
+    def _hold(self, step: Hold | Wait) -> None:
+        """Stay running: until released (:class:`Hold`), or for a while (:class:`Wait`)."""
+        if isinstance(step, Wait) and step.seconds <= 0:
+            return
+        self.held = True
+        if isinstance(step, Wait) and self.schedule is not None:
+            timer: Cancellable | None = None
+
+            def wake() -> None:
+                if self._timer is timer and self.held and not self.finished:
+                    self.release()
+
+            timer = self._timer = self.schedule(step.seconds, wake)
+
+    def _stop_waiting(self) -> None:
+        self.held = False
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
 
     def _play_step(self, step: Step) -> None:
         """Play one step that neither blocks on the client nor holds the turn."""
@@ -197,7 +256,7 @@ class Turn:
     def _tool_use(self, step: ToolUse) -> None:
         """A built-in tool run unasked: its use ends the model request, its result follows."""
         self._open_span()
-        event = self.emit("agent.tool_use", self._tool_fields(step))
+        event = self.emit(_use_type(step), self._tool_fields(step))
         self._close_span()
         self._tool_result(step, event, allowed=step.permission == "allow")
 
@@ -217,26 +276,25 @@ class Turn:
     def _request_action(self) -> None:
         """Emit the run of blocking tool calls at ``_pc`` in one model request, then idle."""
         self._open_span()
-        while self._pc < len(self.steps) and self._blocks(self.steps[self._pc]):
-            step = self.steps[self._pc]
+        while self._pc < len(self.steps) and self._blocks(step := self._resolved(self._pc)):
             assert isinstance(step, (ToolUse, CustomToolUse))
             self._pc += 1
             if isinstance(step, CustomToolUse):
                 fields = {"name": step.name, "input": dict(step.input)}
                 event = self.emit("agent.custom_tool_use", fields)
             else:
-                event = self.emit("agent.tool_use", self._tool_fields(step))
+                event = self.emit(_use_type(step), self._tool_fields(step))
             self.pending[event["id"]] = _Pending(step, event)
         self._close_span()
         self._idle({"type": "requires_action", "event_ids": list(self.pending)})
 
     @staticmethod
     def _tool_fields(step: ToolUse) -> dict[str, Any]:
-        return {
-            "name": step.name,
-            "input": dict(step.input),
-            "evaluated_permission": step.permission,
-        }
+        fields: dict[str, Any] = {"name": step.name, "input": dict(step.input)}
+        if step.mcp_server_name is not None:
+            fields["mcp_server_name"] = step.mcp_server_name
+        fields["evaluated_permission"] = step.permission or "allow"
+        return fields
 
     def _tool_result(
         self, step: ToolUse, event: dict[str, Any], *, allowed: bool, denial: str = ""
@@ -246,16 +304,15 @@ class Turn:
         else:
             text, is_error = denial or "Permission denied for this tool.", True
         self.context.outcomes.append(
-            ToolOutcome(event["id"], step.name, step.input, text, is_error)
+            ToolOutcome(event["id"], step.name, step.input, text, is_error, denied=not allowed)
         )
-        self.emit(
-            "agent.tool_result",
-            {
-                "tool_use_id": event["id"],
-                "content": [{"type": "text", "text": text}],
-                "is_error": is_error,
-            },
-        )
+        is_mcp = step.mcp_server_name is not None
+        result = {
+            "mcp_tool_use_id" if is_mcp else "tool_use_id": event["id"],
+            "content": [{"type": "text", "text": text}],
+            "is_error": is_error,
+        }
+        self.emit("agent.mcp_tool_result" if is_mcp else "agent.tool_result", result)
 
     def _session_error(self, step: SessionError) -> None:
         default_type, default_message = _ERROR_DEFAULTS[step.retry_status]
@@ -282,13 +339,14 @@ class Turn:
 
     def _open_span(self) -> None:
         if self._span is None:
-            event = self.emit("span.model_request_start", {"model": self.model})
+            model = self.refresh_agent().model  # a session update applies from here (§8.2)
+            event = self.emit("span.model_request_start", {"model": model})
             self._span = _Span(event["id"], usage=self._next_usage)
             self._next_usage = None
 
     def _spoke(self, text: str) -> None:
         if self._span is not None:
-            self._span.words += _words(text)
+            self._span.words += words(text)
 
     def _close_span(self, *, is_error: bool = False) -> None:
         span, self._span = self._span, None
@@ -304,32 +362,8 @@ class Turn:
 
     def _model_usage(self, span: _Span) -> dict[str, Any]:
         """Deterministic defaults (prompt size, output size), overridden by a :class:`Usage`."""
-        given = span.usage or Usage()
-        overrides = {
-            "input_tokens": given.input_tokens,
-            "output_tokens": given.output_tokens,
-            "cache_creation_input_tokens": given.cache_creation_input_tokens,
-            "cache_read_input_tokens": given.cache_read_input_tokens,
-            "speed": given.speed,
-            "credits": given.credits,
-        }
-        if given.only_given:
-            return {key: value for key, value in overrides.items() if value is not None}
-        input_tokens = 12 + 2 * _words(self.context.prompt) + 10 * self._requests
-        output_tokens = max(1, math.ceil(span.words * 4 / 3))
-        usage: dict[str, Any] = {
-            "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-            "speed": "standard",
-        }
-        usage.update({key: value for key, value in overrides.items() if value is not None})
-        if given.credits is None:
-            usage["credits"] = round(
-                0.01 + (usage["input_tokens"] + 4 * usage["output_tokens"]) / 10_000, 4
-            )
-        return usage
+        prompt = self.context.prompt
+        return model_usage(span.usage, prompt=prompt, spoken=span.words, earlier=self._requests)
 
     def _running(self) -> None:
         self.session.status = "running"
@@ -346,7 +380,12 @@ class Turn:
 
     def _end(self) -> None:
         self.finished = True
-        self.held = False
+        self._stop_waiting()
         if self.session.turn is self:
             self.session.turn = None
         self.session.history.append(Exchange(self.context.prompt, "".join(self._text)))
+
+
+def _use_type(step: ToolUse) -> str:
+    """The event type of a built-in or MCP tool use."""
+    return "agent.tool_use" if step.mcp_server_name is None else "agent.mcp_tool_use"

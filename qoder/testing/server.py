@@ -133,6 +133,8 @@ def run_server(
     cloud: FakeCloud | None = None,
     keepalive_interval: float = 15.0,
     on_ready: Callable[[str], None] | None = None,
+    think_seconds: float = 0.0,
+    report_usd_cost: bool = True,
 ) -> None:
     """Serve an emulator until interrupted (Ctrl-C, SIGTERM), then return.
 
@@ -140,9 +142,15 @@ def run_server(
     ``on_ready(base_url)`` instead). ``port=0`` picks a free port.
 
     ``token=None`` accepts any non-empty bearer token. The cloud has the default agent
-    ``agent_default`` and environment ``env_default``.
+    ``agent_default`` and environment ``env_default``; ``think_seconds`` and
+    ``report_usd_cost`` are passed to :class:`FakeCloud` (ignored when ``cloud`` is given).
     """
-    cloud = cloud or FakeCloud(token=token, keepalive_interval=keepalive_interval)
+    cloud = cloud or FakeCloud(
+        token=token,
+        keepalive_interval=keepalive_interval,
+        think_seconds=think_seconds,
+        report_usd_cost=report_usd_cost,
+    )
     sock = _bind(host, port)
     served = ServedCloud(cloud, host, sock.getsockname()[1])
     server = _server(cloud)

@@ -63,3 +63,11 @@ async def ahttp(
 def session_id(cloud: FakeCloud) -> str:
     """A fresh session of the default agent."""
     return cloud.create_session()
+
+
+@pytest.fixture
+def local_http(cloud: FakeCloud) -> Iterator[httpx.Client]:
+    """A sync httpx client reaching ``cloud`` through respx only (for checks that do not
+    depend on the transport)."""
+    with cloud.mock(), httpx.Client(base_url=BASE_URL, headers=AUTH, timeout=TIMEOUT) as c:
+        yield c

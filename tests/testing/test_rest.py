@@ -51,7 +51,12 @@ def test_create_agent_environment_session(http: httpx.Client) -> None:
     assert session["status"] == "idle"
     assert session["agent_id"] == agent["id"]
     assert session["agent"]["model"] == "ultimate"
-    assert session["usage"] == {"input_tokens": 0, "output_tokens": 0, "total_credits": 0.0}
+    assert session["usage"] == {
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "total_credits": 0.0,
+        "list_cost": {"amount": "0.000000", "currency": "USD"},
+    }
     assert session["archived_at"] is None
     assert http.get(f"/sessions/{session['id']}").json() == session
 

@@ -191,3 +191,37 @@ def test_run_server_from_the_command_line() -> None:
             process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def test_run_server_passes_think_seconds_and_report_usd_cost() -> None:
+    code = (
+        "from qoder.testing import run_server; "
+        "run_server(port=0, think_seconds=600, report_usd_cost=False)"
+    )
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().rsplit(" ", 1)[-1].strip()
+        with httpx.Client(base_url=base_url, headers=AUTH, timeout=5) as http:
+            body = {"agent": "agent_default", "environment_id": "env_default"}
+            session_id = http.post("/sessions", json=body).json()["id"]
+            post_message(http, session_id, "hello")
+            events = http.get(f"/sessions/{session_id}/events").json()["data"]
+            assert events[-1]["type"] == "agent.thinking"  # thinking for 600 s
+            http.post(
+                f"/sessions/{session_id}/events", json={"events": [{"type": "user.interrupt"}]}
+            )
+            session = http.get(f"/sessions/{session_id}").json()
+            assert session["status"] == "idle"
+            assert "list_cost" not in session["usage"]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()

@@ -214,6 +214,7 @@ def test_usage_override(http: httpx.Client, cloud: FakeCloud) -> None:
         "input_tokens": 12,
         "output_tokens": 1,
         "total_credits": 4.07,
+        "list_cost": {"amount": "0.000051", "currency": "USD"},  # 12 x $3/M + 1 x $15/M
     }
 
 
