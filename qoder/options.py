@@ -1,5 +1,12 @@
 """Client options, authentication helpers, and how they resolve against the environment.
 
+:class:`QoderAgentOptions` takes this client's options and every option of the official
+``qoder-agent-sdk`` (docs/porting.md): each is checked when the options are built, so a wrong
+type or value is an error at the line that builds them, naming the option and the fix. An
+official option that only configures the local ``qodercli`` process is ignored, and named in one
+:class:`QoderPortingWarning`; one that Cloud Agents cannot honour is a
+:class:`~qoder.errors.ConfigurationError` saying what to use instead.
+
 Explicit arguments win over environment variables (docs/protocol.md §2.1). Resolution happens in
 :func:`resolve_options`, called by ``connect()``: a missing token or agent is a
 :class:`~qoder.errors.ConfigurationError` that names what to set, raised before any request.
@@ -7,16 +14,39 @@ Explicit arguments win over environment variables (docs/protocol.md §2.1). Reso
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
+import math
 import os
 import urllib.parse
+import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal, Protocol
 
 import attrs
 import httpx
 
+from ._porting import (
+    CloudTarget,
+    OptionTypeError,
+    PermissionMode,
+    QoderPortingWarning,
+    SystemPromptFile,
+    SystemPromptPreset,
+    ToolsPreset,
+    caller_stacklevel,
+    check_refused,
+    check_system_prompt,
+    ignored_message,
+    ignored_options,
+    resolve_permission_mode,
+    resolve_system_prompt,
+    split_tools,
+    tool_names,
+    translate_cloud_agent,
+)
 from ._protocol.config import SessionConfig
 from ._protocol.effects import Timeouts
 from ._protocol.redaction import MIN_TOKEN_LENGTH
@@ -31,9 +61,16 @@ __all__ = [
     "AgentSpec",
     "EnvAccessToken",
     "EnvironmentSpec",
+    "OptionTypeError",
+    "PermissionMode",
     "QoderAgentOptions",
+    "QoderPortingWarning",
+    "SystemPromptFile",
+    "SystemPromptPreset",
+    "ToolsPreset",
     "access_token",
     "access_token_from_env",
+    "check_http_client",
     "resolve_options",
 ]
 
@@ -117,23 +154,412 @@ AuthRefresh = Callable[[], str | Awaitable[str | None] | None]
 """``on_auth_expired()``: sync or async, returns a fresh token or ``None``."""
 
 
-def _as_secret(
-    value: AccessToken | EnvAccessToken | str | None,
-) -> AccessToken | EnvAccessToken | None:
-    """A token given as a plain string is wrapped at once, so no repr can show it."""
+class OfficialAuth(Protocol):
+    """The official SDK's auth values (``qoder_agent_sdk.access_token(...)`` and the like):
+    anything with a ``type``."""
+
+    @property
+    def type(self) -> str: ...
+
+
+AuthInput = AccessToken | EnvAccessToken | str | Mapping[str, Any] | OfficialAuth | None
+"""What ``auth=`` takes: see :func:`_secret_of`."""
+
+_AUTH_FIX = (
+    "auth must be access_token('...'), access_token_from_env('VAR') or the token as a string"
+)
+_UNSUPPORTED_AUTH = {
+    "qodercli": "the qodercli login",
+    "serviceAccount": "service accounts",
+    "jobToken": "job tokens",
+}
+
+
+def _official_auth(kind: object, token: object) -> AccessToken | EnvAccessToken:
+    """The official SDK's ``AccessTokenAuthOptions`` (its dataclass or its dict form)."""
+    if isinstance(kind, str) and kind in _UNSUPPORTED_AUTH:
+        raise ConfigurationError(
+            f"auth: {_UNSUPPORTED_AUTH[kind]} cannot sign in to Cloud Agents from this "
+            "client; use a personal access token: auth=access_token_from_env() (reads "
+            "QODER_PERSONAL_ACCESS_TOKEN) or auth=access_token('...')"
+        )
+    if kind != "accessToken":
+        raise ConfigurationError(f"{_AUTH_FIX}; an auth of type {kind!r} is unknown")
+    if isinstance(token, str):
+        return AccessToken(token)
+    env_var = (
+        token.get("env_var") if isinstance(token, Mapping) else getattr(token, "env_var", None)
+    )
+    if isinstance(env_var, str) and env_var:
+        return EnvAccessToken(env_var)
+    raise OptionTypeError(f"{_AUTH_FIX}; its access_token is a {type(token).__name__}")
+
+
+def _as_secret(value: AuthInput) -> AccessToken | EnvAccessToken | None:
+    """``auth`` as this client keeps it (typed for the type checker; see :func:`_secret_of`)."""
+    return _secret_of(value)
+
+
+def _secret_of(value: object) -> AccessToken | EnvAccessToken | None:
+    """``auth`` as this client keeps it. A token given as a plain string is wrapped at once,
+    so no repr can show it; the official helpers' values (``qoder_agent_sdk.access_token()``,
+    ``access_token_from_env()`` or their dict form) are taken too. The value is never shown
+    in an error."""
+    if value is None or isinstance(value, (AccessToken, EnvAccessToken)):
+        return value
     if isinstance(value, str):
         return AccessToken(value.strip()) if value.strip() else None
-    return value
+    if isinstance(value, Mapping):
+        return _official_auth(value.get("type"), value.get("access_token"))
+    kind = getattr(value, "type", None)
+    if isinstance(kind, str):
+        return _official_auth(kind, getattr(value, "access_token", None))
+    raise OptionTypeError(f"{_AUTH_FIX}, not {type(value).__name__}")
 
 
-@attrs.frozen(kw_only=True)
+_CREDIT_FIX = 'max_credit_cost must be a positive decimal string such as "1.50" (or a number)'
+
+
+def _credit_string(value: str | int | float | Decimal | None) -> str | None:
+    """``max_credit_cost`` as the decimal string the wire takes. A number is converted
+    exactly as written (``1.5`` -> ``"1.5"``, through its shortest ``repr``), never through
+    binary floating point; an exponent is written out (``1e-3`` -> ``"0.001"``)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        raise OptionTypeError(f"{_CREDIT_FIX}, not {type(value).__name__}")
+    text = repr(value) if isinstance(value, float) else str(value).strip()
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ConfigurationError(f"{_CREDIT_FIX}, not {value!r}") from None
+    if not amount.is_finite() or amount <= 0:
+        raise ConfigurationError(f"{_CREDIT_FIX}, not {value!r}")
+    return format(amount, "f")
+
+
+# -- the checks run when the options are built ----------------------------------------------
+
+Check = Callable[[str, Any], None]
+"""A check of one option: ``check(name, value)`` raises, naming the option and the fix."""
+
+
+def _type_name(value: object) -> str:
+    """How a message names a wrong value: by its type only (it may be a secret)."""
+    return type(value).__name__
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _optional(check: Check) -> Check:
+    """``check``, with ``None`` allowed."""
+
+    def optional(name: str, value: Any) -> None:
+        if value is not None:
+            check(name, value)
+
+    return optional
+
+
+def _instance(kinds: tuple[type, ...], what: str) -> Check:
+    """A check that the value is one of ``kinds``; ``what`` says what to pass."""
+
+    def instance(name: str, value: Any) -> None:
+        if not isinstance(value, kinds):
+            raise OptionTypeError(f"{name} must be {what}, not {_type_name(value)}")
+
+    return instance
+
+
+def _whole(name: str, value: Any) -> None:
+    """A whole number (``True`` is not one)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise OptionTypeError(f"{name} must be a whole number, not {_type_name(value)}")
+
+
+def _int_at_least(low: int) -> Check:
+    """A whole number, ``low`` or more."""
+
+    def int_at_least(name: str, value: Any) -> None:
+        _whole(name, value)
+        if value < low:
+            raise ConfigurationError(f"{name} must be {low} or more, not {value}")
+
+    return int_at_least
+
+
+def _seconds(*, zero: bool) -> Check:
+    """A finite number of seconds: positive, or also ``0`` when ``zero``."""
+    bound = "0 or more" if zero else "more than 0"
+
+    def seconds(name: str, value: Any) -> None:
+        if not _is_number(value):
+            raise OptionTypeError(
+                f"{name} must be a number of seconds ({bound}), such as 5.0, not "
+                f"{_type_name(value)}"
+            )
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+            raise ConfigurationError(f"{name} must be a finite number {bound}, not {value}")
+
+    return seconds
+
+
+def _positive_amount(name: str, value: Any) -> None:
+    """``max_budget_usd``: a finite amount above 0."""
+    if not _is_number(value) and not isinstance(value, Decimal):
+        raise OptionTypeError(
+            f"{name} must be a number of USD such as 5.0, not {_type_name(value)}"
+        )
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"{name} must be an amount above 0, not {value}")
+
+
+def _timeout(name: str, value: Any) -> None:
+    if isinstance(value, httpx.Timeout):
+        return
+    if not _is_number(value):
+        hint = f"; write {name}={value.strip()}, a number" if isinstance(value, str) else ""
+        raise OptionTypeError(
+            f"{name} must be a number of seconds (such as 30.0) or an httpx.Timeout, not "
+            f"{_type_name(value)}{hint}"
+        )
+    _seconds(zero=False)(name, value)
+
+
+def _bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise OptionTypeError(f"{name} must be True or False, not {_type_name(value)}")
+
+
+def _callable(name: str, value: Any) -> None:
+    if not callable(value):
+        raise OptionTypeError(
+            f"{name} must be a function (sync or async), not {_type_name(value)}; pass the "
+            "function itself, without calling it"
+        )
+
+
+def _str_list(name: str, value: Any) -> None:
+    """A list of strings; a bare string (a list of its characters) is refused."""
+    if isinstance(value, (str, bytes)):
+        raise OptionTypeError(f"{name} must be a list of strings: write {name}=[{value!r}]")
+    if not isinstance(value, Sequence) or not all(isinstance(item, str) for item in value):
+        raise OptionTypeError(f"{name} must be a list of strings, not {_type_name(value)}")
+
+
+def _str_map(name: str, value: Any, *, none_values: bool = False) -> None:
+    """A mapping of string keys to string values (or ``None`` when ``none_values``)."""
+    kinds = "str or None" if none_values else "str"
+    if not isinstance(value, Mapping):
+        raise OptionTypeError(f"{name} must be a dict of str -> {kinds}, not {_type_name(value)}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not (
+            isinstance(item, str) or (none_values and item is None)
+        ):
+            raise OptionTypeError(
+                f"{name} must map strings to {kinds}; the entry {key!r} holds a "
+                f"{_type_name(item)} (convert it with str())"
+            )
+
+
+def _env(name: str, value: Any) -> None:
+    _str_map(name, value, none_values=True)
+
+
+def _dict_list(name: str, value: Any) -> None:
+    """``resources``: a list of dicts."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence):
+        raise OptionTypeError(f"{name} must be a list of dicts, not {_type_name(value)}")
+    for item in value:
+        if not isinstance(item, Mapping):
+            raise OptionTypeError(f"{name} must hold dicts only, found a {_type_name(item)}")
+
+
+def _base_url(name: str, value: Any) -> None:
+    """The shape of a base URL; plain ``http://`` to another host is refused at ``connect()``
+    (where ``allow_insecure_http`` and the environment are known together)."""
+    if not isinstance(value, str):
+        raise OptionTypeError(f"{name} must be a URL string, not {_type_name(value)}")
+    normalize_base_url(value, allow_insecure_http=True)
+
+
+def _hooks(name: str, value: Any) -> None:
+    """``hooks``: hook event name -> list of matchers."""
+    if not isinstance(value, Mapping):
+        raise OptionTypeError(
+            f"{name} must be a dict of hook event -> list of matchers, such as "
+            f"{{'PreToolUse': [HookMatcher(...)]}}, not {_type_name(value)}"
+        )
+    for event, matchers in value.items():
+        if not isinstance(event, str):
+            raise OptionTypeError(f"{name}: hook event names are strings, found {event!r}")
+        if isinstance(matchers, (str, bytes, Mapping)) or not isinstance(matchers, Sequence):
+            raise OptionTypeError(
+                f"{name}[{event!r}] must be a list of matchers, not {_type_name(matchers)}: "
+                f"write {{{event!r}: [matcher]}}"
+            )
+
+
+def _mcp_servers(name: str, value: Any) -> None:
+    """``mcp_servers``: server name -> config dict (or a server object)."""
+    if isinstance(value, (str, os.PathLike)):
+        raise OptionTypeError(
+            f"{name} must be a dict of server name -> config; a path to a JSON file is "
+            "qodercli's form: load it with json.load() and pass the 'mcpServers' dict"
+        )
+    if not isinstance(value, Mapping):
+        raise OptionTypeError(
+            f"{name} must be a dict of server name -> config, not {_type_name(value)}"
+        )
+    for server, config in value.items():
+        if not isinstance(server, str) or not server:
+            raise OptionTypeError(f"{name}: server names are non-empty strings, found {server!r}")
+        if config is None or isinstance(config, (str, bytes, int, float, Sequence)):
+            raise OptionTypeError(
+                f"{name}[{server!r}] must be a config dict (such as {{'type': 'http', 'url': "
+                f"...}}) or a server object, not {_type_name(config)}"
+            )
+
+
+def _porting_check(resolve: Callable[[Any], object]) -> Check:
+    """A check that runs one of :mod:`._porting`'s translations and drops its result."""
+
+    def porting(_name: str, value: Any) -> None:
+        resolve(value)
+
+    return porting
+
+
+def _names(name: str, value: Any) -> None:
+    tool_names(name, value)
+
+
+_STR = _optional(_instance((str,), "a string"))
+_FIELD_CHECKS: Mapping[str, Check] = {
+    "base_url": _optional(_base_url),
+    "agent": _optional(
+        _instance((str, AgentSpec), "an agent id such as 'agent_...' or AgentSpec(name=...)")
+    ),
+    "agent_version": _optional(_int_at_least(1)),
+    "environment": _optional(
+        _instance(
+            (str, EnvironmentSpec), "an environment id such as 'env_...' or EnvironmentSpec(...)"
+        )
+    ),
+    "resume": _STR,
+    "continue_conversation": _bool,
+    "session_title": _STR,
+    "session_metadata": _optional(_str_map),
+    "environment_variables": _optional(_str_map),
+    "env": _optional(_env),
+    "resources": _optional(_dict_list),
+    "vault_ids": _optional(_str_list),
+    "max_budget_usd": _optional(_positive_amount),
+    "system_prompt": _porting_check(check_system_prompt),
+    "model": _STR,
+    "tools": _porting_check(split_tools),
+    "allowed_tools": _names,
+    "disallowed_tools": _names,
+    "permission_mode": _porting_check(resolve_permission_mode),
+    "max_turns": _optional(_int_at_least(1)),
+    "include_partial_messages": _bool,
+    "can_use_tool": _optional(_callable),
+    "hooks": _optional(_hooks),
+    "mcp_servers": _optional(_mcp_servers),
+    "experimental_cloud_agent": _porting_check(translate_cloud_agent),
+    "timeout": _optional(_timeout),
+    "stream_idle_timeout": _seconds(zero=False),
+    "max_retries": _int_at_least(0),
+    "max_stream_reconnects": _int_at_least(0),
+    "stream_reconnect_delay": _seconds(zero=True),
+    "max_buffered_messages": _whole,  # its range is checked at connect(), as it always was
+    "on_auth_expired": _optional(_callable),
+    "workspace_id": _STR,
+    "betas": _str_list,
+    "default_headers": _str_map,
+    "allow_insecure_http": _bool,
+}
+"""This client's options and the supported official ones: one check each."""
+
+
+def _check_env_conflicts(options: QoderAgentOptions) -> None:
+    """``env`` (the official name) and ``environment_variables`` may both be given, but may
+    not disagree about a variable."""
+    if not options.env or not options.environment_variables:
+        return
+    clashes = sorted(
+        key
+        for key, value in options.env.items()
+        if key in options.environment_variables and options.environment_variables[key] != value
+    )
+    if clashes:
+        raise ConfigurationError(
+            f"env and environment_variables give {', '.join(clashes)} different values; set "
+            "each variable in one of them (env is the official SDK's name for the same thing)"
+        )
+
+
+_CLOUD_FIELDS = ("agent", "resume", "environment", "session_title", "resources", "vault_ids")
+
+
+def _check_cloud_target(options: QoderAgentOptions, target: CloudTarget) -> None:
+    """What ``experimental_cloud_agent`` sets may not also be given directly."""
+    twice = [
+        name
+        for name in _CLOUD_FIELDS
+        if getattr(target, name) is not None and getattr(options, name) is not None
+    ]
+    if twice:
+        raise ConfigurationError(
+            f"{', '.join(twice)} given twice: directly and in experimental_cloud_agent; keep "
+            "one (the direct options are this client's spelling)"
+        )
+
+
+def _check_continue(options: QoderAgentOptions, target: CloudTarget) -> None:
+    if options.continue_conversation and (options.resume or target.resume):
+        raise ConfigurationError(
+            "continue_conversation=True attaches to the agent's newest session, and resume= "
+            "to the session it names: give one of them"
+        )
+
+
+def _check_options(options: QoderAgentOptions) -> list[str]:
+    """Every check of the built options; returns the ignored options to warn about."""
+    values = attrs.asdict(options, recurse=False)
+    for name, check in _FIELD_CHECKS.items():
+        check(name, values[name])
+    check_refused(values)
+    target = translate_cloud_agent(options.experimental_cloud_agent)
+    _check_cloud_target(options, target)
+    _check_continue(options, target)
+    _check_env_conflicts(options)
+    return [*ignored_options(values), *target.ignored]
+
+
+@functools.cache
+def _defaults() -> QoderAgentOptions:
+    """The options as built with no arguments, for :meth:`QoderAgentOptions.__repr__`."""
+    return QoderAgentOptions()
+
+
+@attrs.frozen(kw_only=True, repr=False)
 class QoderAgentOptions:
     """Everything a conversation can be configured with; every field is optional.
 
+    Every option is checked here, when the options are built: a value of the wrong type is
+    an :class:`OptionTypeError` (a :class:`~qoder.ConfigurationError` and a
+    :class:`TypeError`), a wrong value a :class:`~qoder.ConfigurationError`; each names the
+    option and the fix. The official SDK's options are all accepted by name; docs/porting.md
+    says what each does here.
+
     Args:
         auth: the access token: ``access_token_from_env()``, ``access_token("...")`` or a
-            plain string. Default: ``QODER_PERSONAL_ACCESS_TOKEN``, then ``QODER_ACCESS_TOKEN``,
-            then ``QODER_PAT``.
+            plain string (the official helpers' values work too). Default:
+            ``QODER_PERSONAL_ACCESS_TOKEN``, then ``QODER_ACCESS_TOKEN``, then ``QODER_PAT``,
+            each looked up in ``env`` first, then in the process environment.
         base_url: default ``QODER_MANAGED_BASE_URL``, then ``QODER_CLOUD_AGENT_API_BASE``, then
             ``https://api.qoder.com/api/v1/cloud``.
         agent: an agent id, or an :class:`AgentSpec` to create. Default ``QODER_AGENT_ID``.
@@ -141,13 +567,38 @@ class QoderAgentOptions:
         environment: an environment id, or an :class:`EnvironmentSpec` to create. Default
             ``QODER_ENVIRONMENT_ID``, else one is created.
         resume: the id of an existing session to attach to instead of creating one.
+        continue_conversation: attach to the agent's newest session (not with ``resume``).
         session_title, session_metadata, environment_variables, resources, vault_ids,
-            max_credit_cost: passed to ``POST /sessions``.
+            max_credit_cost: passed to ``POST /sessions``. ``max_credit_cost`` is a decimal
+            string such as ``"1.50"``; a number is converted exactly as written.
+        env: the official name for environment variables: merged into
+            ``environment_variables`` (``None`` values dropped; a variable named by ``auth``
+            or one of the token variables is read for the token and not sent).
+        max_budget_usd: USD the session may cost; the client interrupts once it is exceeded.
+        system_prompt: a string replaces the agent's system prompt for this session;
+            ``{"type": "preset", "preset": "qodercli", "append": "..."}`` appends to it;
+            ``{"type": "file", "path": "..."}`` is read at ``connect()``; ``None``: the
+            agent's own.
+        model: overrides the agent's model for this session.
+        tools: ``@tool`` functions (run by the client) and built-in tool names (``"Bash"``,
+            ``"Read"``, ... or the wire names ``"bash"``, ``"read"``, ...). Built-in names
+            choose the session's built-in tools; ``[]`` turns them all off;
+            ``{"type": "preset", "preset": "qodercli"}`` turns them all on; not given, or
+            client tools only: the agent's own toolset.
+        allowed_tools: tool names whose permission requests are approved without asking.
+        disallowed_tools: tool names turned off for this session.
+        permission_mode: ``default``, ``acceptEdits``, ``bypassPermissions``, ``yolo`` or
+            ``dontAsk`` (``plan`` and ``auto`` are refused: Cloud Agents has neither).
+        max_turns: model requests allowed per turn; the client interrupts at the limit.
         include_partial_messages: also yield :class:`~qoder.StreamEvent` previews.
         can_use_tool: called for a tool call that asks permission; returns
             :class:`~qoder.PermissionResultAllow` / :class:`~qoder.PermissionResultDeny` or a bool.
             Without it such a turn ends with ``stop_reason == "requires_action"``.
-        tools: client-side tools (see :func:`~qoder.tool`), run when the agent calls them.
+        hooks: hook event name -> list of matchers (the official SDK's shape).
+        mcp_servers: server name -> config dict (the official SDK's shape).
+        experimental_cloud_agent: the official SDK's Cloud Agent selector; its ``agent`` and
+            ``session`` are read as ``agent``, ``resume``, ``environment``, ``session_title``,
+            ``resources`` and ``vault_ids``.
         timeout: seconds, or an ``httpx.Timeout`` (default: connect 5 s, others 600 s).
         stream_idle_timeout: silence on the event stream after which it is resumed (90 s).
         max_retries: automatic retries of a failed request (default 2).
@@ -161,23 +612,42 @@ class QoderAgentOptions:
             is not loopback (in clear text). Off by default: such a base URL is a
             :class:`~qoder.ConfigurationError`. Loopback (``localhost``, 127.0.0.0/8, ``::1``)
             is always allowed, for the emulator.
+
+    The remaining fields are the official SDK's options that only configure ``qodercli``
+    (ignored, with one :class:`QoderPortingWarning`) or that Cloud Agents cannot honour
+    (refused unless off); see docs/porting.md.
     """
 
+    # -- this client's connection and session ---------------------------------------------
     auth: AccessToken | EnvAccessToken | None = attrs.field(default=None, converter=_as_secret)
     base_url: str | None = None
     agent: str | AgentSpec | None = None
     agent_version: int | None = None
     environment: str | EnvironmentSpec | None = None
     resume: str | None = None
+    continue_conversation: bool = False
     session_title: str | None = None
     session_metadata: Mapping[str, str] | None = None
     environment_variables: Mapping[str, str] | None = None
-    resources: Sequence[dict[str, Any]] | None = None
+    env: Mapping[str, str | None] | None = None
+    resources: Sequence[Mapping[str, Any]] | None = None
     vault_ids: Sequence[str] | None = None
-    max_credit_cost: str | None = None
+    max_credit_cost: str | None = attrs.field(default=None, converter=_credit_string)
+    max_budget_usd: float | None = None
+    # -- the agent for this session, and its tools ----------------------------------------
+    system_prompt: str | SystemPromptPreset | SystemPromptFile | None = None
+    model: str | None = None
+    tools: Sequence[CustomTool | str] | ToolsPreset | None = None
+    allowed_tools: Sequence[str] = ()
+    disallowed_tools: Sequence[str] = ()
+    permission_mode: PermissionMode | None = None
+    max_turns: int | None = None
     include_partial_messages: bool = False
     can_use_tool: CanUseTool | None = None
-    tools: Sequence[CustomTool] = ()
+    hooks: Mapping[str, Sequence[Any]] | None = None
+    mcp_servers: Mapping[str, Any] | None = None
+    experimental_cloud_agent: Mapping[str, Any] | None = None
+    # -- transport -------------------------------------------------------------------------
     timeout: float | httpx.Timeout | None = None
     stream_idle_timeout: float = DEFAULT_STREAM_IDLE_TIMEOUT
     max_retries: int = 2
@@ -189,6 +659,60 @@ class QoderAgentOptions:
     betas: Sequence[str] = ()
     default_headers: Mapping[str, str] = attrs.field(factory=dict)
     allow_insecure_http: bool = False
+    # -- official options for the local qodercli process: ignored, with a warning ---------
+    cwd: str | os.PathLike[str] | None = None
+    cli_path: str | os.PathLike[str] | None = None
+    settings: str | os.PathLike[str] | Mapping[str, Any] | None = None
+    setting_sources: Sequence[str] | None = None
+    add_dirs: Sequence[str | os.PathLike[str]] = ()
+    plugins: Sequence[Mapping[str, Any]] = ()
+    extra_args: Mapping[str, str | None] = attrs.field(factory=dict)
+    max_buffer_size: int | None = None
+    debug_stderr: Any = None
+    stderr: Callable[[str], None] | None = None
+    user: str | None = None
+    strict_mcp_config: bool = False
+    allow_dangerously_skip_permissions: bool = False
+    control_request_timeout_ms: int = 60_000
+    resolve_model_timeout_ms: int = 500
+    session_store_flush: Literal["batched", "eager"] = "batched"
+    load_timeout_ms: int = 60_000
+    # -- official options Cloud Agents cannot honour: refused unless off ------------------
+    custom_context: Mapping[str, str] | None = None
+    allowed_mcp_server_names: Sequence[str] = ()
+    plan_mode: bool | None = None
+    resume_session_at: str | None = None
+    resume_drops_turn: str | None = None
+    session_id: str | None = None
+    permission_prompt_tool_name: str | None = None
+    security_scan: Mapping[str, bool] | None = None
+    evolution: Mapping[str, Any] | None = None
+    proxy: str | None = None
+    vpc_endpoint: str | None = None
+    on_mcp_oauth_required: Callable[..., Any] | None = None
+    on_elicitation: Callable[..., Any] | None = None
+    on_mcp_status_change: Callable[..., Any] | None = None
+    fork_session: bool = False
+    agents: Mapping[str, Any] | None = None
+    skills: Sequence[str] | Literal["all"] | None = None
+    enable_file_checkpointing: bool | None = None
+    resolve_model: Callable[..., Any] | None = None
+    session_store: Any = None
+    memory: Any = None
+
+    def __attrs_post_init__(self) -> None:
+        ignored = _check_options(self)
+        if ignored:
+            warnings.warn(ignored_message(ignored), QoderPortingWarning, caller_stacklevel())
+
+    def __repr__(self) -> str:
+        """The options that differ from their defaults (the token shows as ``'***'``)."""
+        shown = [
+            f"{field.name}={getattr(self, field.name)!r}"
+            for field in attrs.fields(type(self))
+            if getattr(self, field.name) != getattr(_defaults(), field.name)
+        ]
+        return f"QoderAgentOptions({', '.join(shown)})"
 
 
 def _first_env(environ: Mapping[str, str], names: Sequence[str]) -> str | None:
@@ -244,6 +768,79 @@ def _warn_if_short(token: AccessToken) -> None:
         )
 
 
+def check_http_client(http_client: object, *, want_async: bool) -> None:
+    """A :class:`TypeError` unless ``http_client`` is ``None`` or the kind of httpx client the
+    facade drives: ``httpx.AsyncClient`` for ``AsyncClient``, ``httpx.Client`` for
+    ``SyncClient``."""
+    if http_client is None:
+        return
+    wanted, other = (
+        (httpx.AsyncClient, httpx.Client) if want_async else (httpx.Client, httpx.AsyncClient)
+    )
+    facade, other_facade = (
+        ("AsyncClient", "SyncClient") if want_async else ("SyncClient", "AsyncClient")
+    )
+    if isinstance(http_client, wanted):
+        return
+    if isinstance(http_client, other):
+        raise TypeError(
+            f"{facade}(http_client=...) needs an httpx.{wanted.__name__}, not an "
+            f"httpx.{other.__name__}: pass httpx.{wanted.__name__}(...), or use "
+            f"{other_facade} with your httpx.{other.__name__}"
+        )
+    raise TypeError(
+        f"{facade}(http_client=...) must be an httpx.{wanted.__name__}, not "
+        f"{type(http_client).__name__}"
+    )
+
+
+def _resolve_token(opts: QoderAgentOptions, environ: Mapping[str, str]) -> AccessToken:
+    """The token: explicit, else from the environment (``env`` first, like the official
+    SDK's Cloud Agent runtime, then the process environment)."""
+    lookup = {**environ, **_given_env(opts)}
+    auth = opts.auth
+    if isinstance(auth, EnvAccessToken):
+        return auth.resolve(lookup)
+    if isinstance(auth, AccessToken):
+        return auth
+    found = _first_env(lookup, TOKEN_ENV_VARS)
+    if found is None:
+        raise ConfigurationError(
+            "No access token: set QODER_PERSONAL_ACCESS_TOKEN (or QODER_ACCESS_TOKEN, or "
+            "QODER_PAT), or pass QoderAgentOptions(auth=...)."
+        )
+    return AccessToken(found)
+
+
+def _given_env(opts: QoderAgentOptions) -> dict[str, str]:
+    """``env`` without its ``None`` values."""
+    return {key: value for key, value in (opts.env or {}).items() if value is not None}
+
+
+def _session_env(opts: QoderAgentOptions) -> Mapping[str, str] | None:
+    """``environment_variables`` with ``env`` merged in, less the token's variables (read
+    for ``auth``, never sent to the session)."""
+    token_vars = {*TOKEN_ENV_VARS}
+    if isinstance(opts.auth, EnvAccessToken):
+        token_vars.add(opts.auth.env_var)
+    extra = {key: value for key, value in _given_env(opts).items() if key not in token_vars}
+    if not extra:
+        return opts.environment_variables
+    return {**(opts.environment_variables or {}), **extra}
+
+
+def _resolve_timeouts(opts: QoderAgentOptions) -> Timeouts:
+    if opts.timeout is None:
+        timeout = DEFAULT_TIMEOUT
+    elif isinstance(opts.timeout, httpx.Timeout):
+        timeout = opts.timeout
+    else:
+        timeout = httpx.Timeout(opts.timeout)
+    return Timeouts(
+        connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
+    )
+
+
 def resolve_options(
     options: QoderAgentOptions | None,
     environ: Mapping[str, str] | None = None,
@@ -253,73 +850,53 @@ def resolve_options(
     """Resolve explicit options against the environment (explicit wins; blanks are unset).
 
     ``require_agent=False`` for the resource client, which needs a token and a base URL only.
+    Types and values were checked when the options were built; what is checked here needs
+    the environment, or reads a file (``system_prompt={"type": "file", ...}``).
     """
     opts = options or QoderAgentOptions()
     env = os.environ if environ is None else environ
 
-    auth = opts.auth
-    if isinstance(auth, EnvAccessToken):
-        token = auth.resolve(env)
-    elif isinstance(auth, AccessToken):
-        token = auth
-    else:
-        found = _first_env(env, TOKEN_ENV_VARS)
-        if found is None:
-            raise ConfigurationError(
-                "No access token: set QODER_PERSONAL_ACCESS_TOKEN (or QODER_ACCESS_TOKEN, or "
-                "QODER_PAT), or pass QoderAgentOptions(auth=...)."
-            )
-        token = AccessToken(found)
-
+    token = _resolve_token(opts, env)
     _warn_if_short(token)
     base_url = normalize_base_url(
         opts.base_url or _first_env(env, BASE_URL_ENV_VARS) or DEFAULT_BASE_URL,
         allow_insecure_http=opts.allow_insecure_http,
     )
 
-    agent = opts.agent if opts.agent else _first_env(env, ("QODER_AGENT_ID",))
+    target = translate_cloud_agent(opts.experimental_cloud_agent)
+    agent = opts.agent or target.agent or _first_env(env, ("QODER_AGENT_ID",))
     environment = (
-        opts.environment if opts.environment else _first_env(env, ("QODER_ENVIRONMENT_ID",))
+        opts.environment or target.environment or _first_env(env, ("QODER_ENVIRONMENT_ID",))
     )
-    if agent is None and opts.resume is None and require_agent:
+    resume = opts.resume or target.resume
+    if agent is None and resume is None and require_agent:
         raise ConfigurationError(
             "No agent: set QODER_AGENT_ID, or pass QoderAgentOptions(agent='agent_...') or "
             "agent=AgentSpec(name=...) to create one, or resume= an existing session."
         )
-
-    if opts.timeout is None:
-        timeout = DEFAULT_TIMEOUT
-    elif isinstance(opts.timeout, httpx.Timeout):
-        timeout = opts.timeout
-    else:
-        timeout = httpx.Timeout(opts.timeout)
-    if opts.max_retries < 0:
-        raise ConfigurationError("max_retries must be 0 or more")
     if opts.max_buffered_messages < 1:
         raise ConfigurationError("max_buffered_messages must be 1 or more")
-    if opts.stream_idle_timeout <= 0:
-        raise ConfigurationError("stream_idle_timeout must be positive")
 
+    custom_tools, builtin_tools = split_tools(opts.tools)
+    system_prompt, append_system_prompt = resolve_system_prompt(opts.system_prompt)
     return SessionConfig(
         token=token.reveal(),
         base_url=base_url,
         version=__version__,
-        timeouts=Timeouts(
-            connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
-        ),
+        timeouts=_resolve_timeouts(opts),
         stream_idle_timeout=opts.stream_idle_timeout,
         agent=agent,
         agent_version=opts.agent_version,
         environment=environment,
-        resume=opts.resume,
-        session_title=opts.session_title,
+        resume=resume,
+        session_title=opts.session_title or target.session_title,
         session_metadata=opts.session_metadata,
-        environment_variables=opts.environment_variables,
-        resources=opts.resources,
-        vault_ids=opts.vault_ids,
+        environment_variables=_session_env(opts),
+        resources=opts.resources if opts.resources is not None else target.resources,
+        vault_ids=opts.vault_ids if opts.vault_ids is not None else target.vault_ids,
         max_credit_cost=opts.max_credit_cost,
         include_partial_messages=opts.include_partial_messages,
-        tools=tuple(opts.tools),
+        tools=custom_tools,
         can_use_tool=opts.can_use_tool,
         on_auth_expired=opts.on_auth_expired,
         max_retries=opts.max_retries,
@@ -329,4 +906,14 @@ def resolve_options(
         workspace_id=opts.workspace_id,
         betas=tuple(opts.betas),
         default_headers=dict(opts.default_headers),
+        system_prompt=system_prompt,
+        append_system_prompt=append_system_prompt,
+        model=opts.model,
+        builtin_tools=builtin_tools,
+        allowed_tools=tool_names("allowed_tools", opts.allowed_tools),
+        disallowed_tools=tool_names("disallowed_tools", opts.disallowed_tools),
+        permission_mode=resolve_permission_mode(opts.permission_mode),
+        max_turns=opts.max_turns,
+        max_budget_usd=None if opts.max_budget_usd is None else float(opts.max_budget_usd),
+        continue_conversation=opts.continue_conversation,
     )

@@ -38,14 +38,36 @@ from ._protocol.answers import (
 )
 
 __all__ = [
+    "BUILTIN_TOOLS",
     "CustomTool",
     "PermissionDecision",
     "PermissionResultAllow",
     "PermissionResultDeny",
     "ToolPermissionContext",
     "ToolResult",
+    "builtin_tool_name",
     "tool",
 ]
+
+BUILTIN_TOOLS: Mapping[str, str] = {
+    "Bash": "bash",
+    "Read": "read",
+    "Write": "write",
+    "Edit": "edit",
+    "Glob": "glob",
+    "Grep": "grep",
+    "WebFetch": "web_fetch",
+    "WebSearch": "web_search",
+}
+"""The built-in tools of Cloud Agents (§8.3): the official SDK's name -> the wire name."""
+
+
+def builtin_tool_name(name: str) -> str | None:
+    """The wire name of a built-in tool given in the official spelling (``"WebFetch"``) or in
+    the wire spelling (``"web_fetch"``); ``None`` for a name that is not a built-in tool."""
+    if name in BUILTIN_TOOLS:
+        return BUILTIN_TOOLS[name]
+    return name if name in BUILTIN_TOOLS.values() else None
 
 
 _JSON_TYPES: Mapping[Any, str] = {
@@ -168,6 +190,31 @@ def _is_type_map(schema: Any) -> bool:
     )
 
 
+_JSON_SCHEMA_KEYS: Final = frozenset(
+    (
+        *("type", "properties", "required", "items", "enum", "const", "format", "default"),
+        *("anyOf", "oneOf", "allOf", "not", "$ref", "$defs", "definitions", "$schema", "$id"),
+        *("description", "title", "examples", "additionalProperties", "patternProperties"),
+    )
+)
+
+
+def _check_json_schema(schema: Mapping[str, Any]) -> None:
+    """Refuse what is neither a ``{"name": type}`` map nor a JSON Schema: a map mixing types
+    and other values, or one whose keys are no JSON Schema keyword (``{"city": "string"}``)."""
+    if any(isinstance(value, type) for value in schema.values()):
+        raise TypeError(
+            "input_schema mixes Python types and other values; give every parameter a type "
+            "({'city': str, 'days': int}) or pass a whole JSON Schema"
+        )
+    if not any(key in _JSON_SCHEMA_KEYS for key in schema):
+        raise TypeError(
+            f"input_schema {dict(schema)!r} is neither a map of name -> Python type nor a JSON "
+            "Schema: write {'city': str}, or {'type': 'object', 'properties': {'city': "
+            "{'type': 'string'}}}"
+        )
+
+
 def schema_of(input_schema: type[Any] | Mapping[str, Any]) -> dict[str, Any]:
     """The JSON Schema of an ``input_schema`` as ``@tool`` takes it: a ``{"name": type}``
     dict, a TypedDict, or a JSON Schema (returned as it is)."""
@@ -177,17 +224,24 @@ def schema_of(input_schema: type[Any] | Mapping[str, Any]) -> dict[str, Any]:
         assert isinstance(input_schema, Mapping)
         return _object_schema({name: (hint, True) for name, hint in input_schema.items()})
     if isinstance(input_schema, Mapping):
+        _check_json_schema(input_schema)
         return dict(input_schema)
     raise TypeError(
         "input_schema must be a dict of name -> type, a TypedDict or a JSON Schema dict, "
-        f"not {input_schema!r}"
+        f"not {type(input_schema).__name__}"
     )
 
 
 def _infer_schema(func: Callable[..., Any]) -> dict[str, Any]:
     """A JSON schema of the function's parameters, from their type hints; a parameter
     without a default is required."""
-    hints = typing.get_type_hints(func, include_extras=True)
+    try:
+        hints = typing.get_type_hints(func, include_extras=True)
+    except Exception as error:  # an unresolvable forward reference, most often
+        raise TypeError(
+            f"@tool cannot read the type hints of {_name_of(func)} ({error}); import the "
+            "types it names, or pass input_schema= explicitly"
+        ) from error
     params = [
         param
         for param in inspect.signature(func).parameters.values()
@@ -217,6 +271,45 @@ def _takes_one_args_dict(handler: Callable[..., Any]) -> bool:
     )
 
 
+def _name_of(func: object) -> str:
+    """A function's name for a message, whatever ``func`` is."""
+    return getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+
+
+def _check_tool_name(name: object) -> None:
+    """A tool's name: a non-empty string without white space."""
+    if not isinstance(name, str):
+        raise TypeError(f"a tool's name must be a string, not {type(name).__name__}")
+    if not name or any(char.isspace() for char in name):
+        raise ValueError(
+            f"a tool's name must be a non-empty word such as 'get_weather', not {name!r}"
+        )
+
+
+def _check_handler(handler: object) -> None:
+    """What ``@tool`` decorates: a function (sync or async)."""
+    if not callable(handler):
+        raise TypeError(
+            f"@tool decorates a function (sync or async), not {type(handler).__name__}; put "
+            "@tool on the line above a def"
+        )
+
+
+def _check_tool_arguments(name: object, description: object, input_schema: object) -> None:
+    """The arguments of ``tool()``, checked before anything is decorated."""
+    if name is not None:
+        _check_tool_name(name)
+    if description is not None and not isinstance(description, str):
+        raise TypeError(f"tool(description=...) must be a string, not {type(description).__name__}")
+    if input_schema is not None and not (
+        isinstance(input_schema, Mapping) or _is_typeddict(input_schema)
+    ):
+        raise TypeError(
+            "tool(input_schema=...) must be a dict of name -> type, a TypedDict or a JSON "
+            f"Schema dict, not {type(input_schema).__name__}"
+        )
+
+
 @attrs.frozen
 class CustomTool:
     """A client-side tool: its declaration for the agent, and the handler that runs it.
@@ -225,10 +318,12 @@ class CustomTool:
     ``handler(args)``), else with the input as keyword arguments.
     """
 
-    name: str
-    description: str
-    input_schema: dict[str, Any]
-    handler: Callable[..., Any] = attrs.field(repr=False)
+    name: str = attrs.field(validator=lambda _, __, value: _check_tool_name(value))
+    description: str = attrs.field(validator=attrs.validators.instance_of(str))
+    input_schema: dict[str, Any] = attrs.field(validator=attrs.validators.instance_of(dict))
+    handler: Callable[..., Any] = attrs.field(
+        repr=False, validator=lambda _, __, value: _check_handler(value)
+    )
     takes_args: bool = False
 
     @property
@@ -315,9 +410,13 @@ def tool(
         name, func, positional = func, None, True
     else:
         positional = False
+    if func is not None:
+        _check_handler(func)
+    _check_tool_arguments(name, description, input_schema)
     del annotations  # MCP tool annotations: nothing on this wire takes them
 
     def wrap(handler: Callable[..., Any]) -> CustomTool:
+        _check_handler(handler)
         explicit = input_schema is not None
         takes_args = positional or (
             explicit
@@ -327,8 +426,11 @@ def tool(
                 or _takes_one_args_dict(handler)
             )
         )
+        tool_name = name or getattr(handler, "__name__", None)
+        if not tool_name:
+            raise TypeError(f"{handler!r} has no __name__: pass @tool(name='...')")
         return CustomTool(
-            name=name or handler.__name__,
+            name=tool_name,
             description=description or inspect.getdoc(handler) or "",
             input_schema=schema_of(input_schema)
             if input_schema is not None
