@@ -22,7 +22,7 @@ from .._protocol.flows import Flow, SessionCore
 from .._protocol.messages import Message
 from .._protocol.resources import Session, server_info
 from .._sync.http_client import closed_client
-from ..options import QoderAgentOptions, resolve_options
+from ..options import QoderAgentOptions, check_http_client, resolve_options
 from ..tools import PermissionDecision
 from .callables import call_user
 from .connection import EventStreamConnection
@@ -55,6 +55,7 @@ class AsyncClient:
         *,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
+        check_http_client(http_client, want_async=True)
         self._options = options or QoderAgentOptions()
         self._core = SessionCore()
         self._http = AsyncHTTPClient(http_client)

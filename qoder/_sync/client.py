@@ -22,7 +22,7 @@ from .._protocol.events import Event
 from .._protocol.flows import Flow, SessionCore
 from .._protocol.messages import Message
 from .._protocol.resources import Session, server_info
-from ..options import QoderAgentOptions, resolve_options
+from ..options import QoderAgentOptions, check_http_client, resolve_options
 from ..tools import PermissionDecision
 from .callables import call_user
 from .connection import EventStreamConnection
@@ -53,6 +53,7 @@ class SyncClient:
         *,
         http_client: httpx.Client | None = None,
     ) -> None:
+        check_http_client(http_client, want_async=False)
         self._options = options or QoderAgentOptions()
         self._core = SessionCore()
         self._http = HTTPClient(http_client)

@@ -42,11 +42,15 @@ def test_sync_disconnect_racing_query_from_another_thread(served: ServedCloud) -
         barrier = threading.Barrier(2)
         errors: list[BaseException | None] = []
 
-        def ask(client: SyncClient = client, barrier: threading.Barrier = barrier) -> None:
+        def ask(
+            client: SyncClient = client,
+            barrier: threading.Barrier = barrier,
+            errors: list[BaseException | None] = errors,
+        ) -> None:
             barrier.wait(BOUND)
             try:
                 client.query("What's the capital of France?")
-            except BaseException as error:  # noqa: BLE001 - the test classifies it below
+            except BaseException as error:
                 errors.append(error)
             else:
                 errors.append(None)
@@ -71,20 +75,28 @@ def test_sync_disconnect_racing_a_reader_and_query(served: ServedCloud) -> None:
         barrier = threading.Barrier(3)
         failures: list[BaseException] = []
 
-        def read(client: SyncClient = client, barrier: threading.Barrier = barrier) -> None:
+        def read(
+            client: SyncClient = client,
+            barrier: threading.Barrier = barrier,
+            failures: list[BaseException] = failures,
+        ) -> None:
             barrier.wait(BOUND)
             try:
                 for _message in client.receive_messages():
                     pass
-            except BaseException as error:  # noqa: BLE001
+            except BaseException as error:
                 if not isinstance(error, QoderError):
                     failures.append(error)
 
-        def ask(client: SyncClient = client, barrier: threading.Barrier = barrier) -> None:
+        def ask(
+            client: SyncClient = client,
+            barrier: threading.Barrier = barrier,
+            failures: list[BaseException] = failures,
+        ) -> None:
             barrier.wait(BOUND)
             try:
                 client.query("What's the capital of France?")
-            except BaseException as error:  # noqa: BLE001
+            except BaseException as error:
                 if not isinstance(error, QoderError):
                     failures.append(error)
 
@@ -108,7 +120,9 @@ async def test_async_disconnect_racing_query_from_another_task(served: ServedClo
         await client.connect()
         errors: list[BaseException | None] = []
 
-        async def ask(client: AsyncClient = client) -> None:
+        async def ask(
+            client: AsyncClient = client, errors: list[BaseException | None] = errors
+        ) -> None:
             try:
                 await client.query("What's the capital of France?")
             except QoderError as error:

@@ -98,7 +98,9 @@ def connected(**overrides: Any) -> Driver:
         assert isinstance(create, fx.Send)
         declared = create.request.json["agent"]
         assert declared["type"] == "agent_with_overrides"
-        assert [tool["name"] for tool in declared["tools"][1:]] == [t.name for t in overrides["tools"]]
+        assert [tool["name"] for tool in declared["tools"][1:]] == [
+            t.name for t in overrides["tools"]
+        ]
     assert (create.request.method, create.url) == ("POST", f"{BASE}/sessions")
     assert create.headers["Authorization"] == "Bearer pat-flows"
     assert "Idempotency-Key" in create.headers
