@@ -5,7 +5,8 @@
 before it is created, sent as ``agent_with_overrides`` when a session of an existing agent is
 created, or posted as a session update (§8.2) when an existing session is resumed. Arrays
 replace the agent's whole (§8.1), so the tools are the agent's own, changed: its built-in
-toolset narrowed or widened, the disallowed built-ins turned off, the client's tools added.
+toolset narrowed or widened, the disallowed built-ins turned off, made to ask when the
+client decides permissions (``can_use_tool``, ``dontAsk``), the client's tools added.
 """
 
 from __future__ import annotations
@@ -26,7 +27,45 @@ _WIRE_BUILTINS = frozenset(BUILTIN_TOOLS.values())
 
 
 def _changes_tools(config: SessionConfig) -> bool:
-    return bool(config.builtin_tools is not None or config.tools or _disallowed_builtins(config))
+    return bool(
+        config.builtin_tools is not None
+        or config.tools
+        or _disallowed_builtins(config)
+        or _client_decides(config)
+    )
+
+
+def _client_decides(config: SessionConfig) -> bool:
+    """Whether the client, not the agent's policies, decides the built-in tool calls: with a
+    ``can_use_tool`` (outside ``bypassPermissions``), or in ``dontAsk`` mode. The toolset is
+    then made to ask (§8.3), as the official SDK asks its callback about every call that
+    ``allowed_tools`` does not approve."""
+    if config.permission_mode == "dontAsk":
+        return True
+    return config.can_use_tool is not None and config.permission_mode not in (
+        "bypassPermissions",
+        "yolo",
+    )
+
+
+def _asking(toolset: dict[str, Any], config: SessionConfig) -> None:
+    """Make ``toolset`` ask about every call, except the built-ins ``allowed_tools`` names."""
+    default = toolset.get("default_config")
+    default = dict(default) if isinstance(default, Mapping) else {}
+    default["permission_policy"] = {"type": "always_ask"}
+    toolset["default_config"] = default
+    allowed = sorted({canonical_tool_name(name) for name in config.allowed_tools} & _WIRE_BUILTINS)
+    configs = [
+        dict(entry)
+        for entry in toolset.get("configs") or ()
+        if isinstance(entry, Mapping) and entry.get("name") not in allowed
+    ]
+    for entry in configs:
+        entry.pop("permission_policy", None)  # the default above decides
+    always = {"type": "always_allow"}
+    configs += [{"name": name, "permission_policy": always} for name in allowed]
+    if configs:
+        toolset["configs"] = configs
 
 
 def needs_agent(config: SessionConfig) -> bool:
@@ -58,6 +97,8 @@ def _toolset(entry: Mapping[str, Any] | None, config: SessionConfig) -> dict[str
         toolset["enabled_tools"] = list(config.builtin_tools)
     elif entry is None:
         return None  # the agent had no built-in tools: nothing to turn off
+    if _client_decides(config):
+        _asking(toolset, config)
     disallowed = _disallowed_builtins(config)
     if disallowed:
         already = toolset.get("disallowed_tools")

@@ -423,3 +423,25 @@ def test_usage_reads_as_a_mapping_as_ported_code_does(facade: Facade, api: Scrip
     assert result.usage["input_tokens"] == (result.usage.input_tokens or 0)
     assert result.usage.get("output_tokens", 0) == (result.usage.output_tokens or 0)
     assert result.structured_output is None
+
+
+def test_a_permission_callback_makes_the_builtin_tools_ask(
+    facade: Facade, api: ScriptedAPI
+) -> None:
+    api.streams.append(stream_of([]))
+    with facade.client(fast(can_use_tool=never_called, allowed_tools=["Read"])):
+        pass
+    assert created_agent(api)["tools"] == [
+        {
+            "type": "agent_toolset_20260401",
+            "default_config": {"permission_policy": {"type": "always_ask"}},
+            "configs": [{"name": "read", "permission_policy": {"type": "always_allow"}}],
+        }
+    ]
+
+
+def test_bypass_permissions_leaves_the_agents_policies(facade: Facade, api: ScriptedAPI) -> None:
+    api.streams.append(stream_of([]))
+    with facade.client(fast(can_use_tool=never_called, permission_mode="bypassPermissions")):
+        pass
+    assert created_agent(api) == "agent_01"
