@@ -19,6 +19,7 @@ from ._protocol.errors import (
     RateLimitError,
     SessionBusyError,
     UnprocessableEntityError,
+    UnsupportedFeatureError,
 )
 
 CLIConnectionError = APIConnectionError
@@ -49,4 +50,5 @@ __all__ = [
     "RateLimitError",
     "SessionBusyError",
     "UnprocessableEntityError",
+    "UnsupportedFeatureError",
 ]

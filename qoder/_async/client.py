@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
 import httpx
@@ -22,6 +22,7 @@ from .._protocol.flows import Flow, SessionCore
 from .._protocol.messages import Message
 from .._protocol.resources import Session, server_info
 from .._sync.http_client import closed_client
+from .._unsupported import unsupported_attribute
 from ..options import QoderAgentOptions, check_http_client, resolve_options
 from ..tools import PermissionDecision
 from .callables import call_user
@@ -106,24 +107,33 @@ class AsyncClient:
         title, usage; :meth:`refresh_session` reads it again."""
         return self._core.session
 
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            """The official client's methods Cloud Agents has none of raise, when called, an
+            :class:`~qoder.UnsupportedFeatureError` that says why (see docs/porting.md)."""
+            return unsupported_attribute(type(self).__name__, name, is_async=True)
+
     def __repr__(self) -> str:
         """``<AsyncClient session=sess_… state=connected>``: never the token or the options."""
         return f"<{type(self).__name__} session={self._core.session_id} state={self._core.state}>"
 
     # --- the conversation --------------------------------------------------------------------
 
-    async def query(self, prompt: Prompt, session_id: str = "default") -> None:
+    async def query(self, prompt: Prompt, session_id: str = "default", **official: Any) -> None:
         """Send a user message and return once it is accepted: a string, content blocks, or
         an iterable of the official stream-json user messages (for ``AsyncClient`` also an
         async iterable), sent as one turn, their contents in order. ``session_id``:
-        ``"default"`` or this client's session; any other is refused.
+        ``"default"`` or this client's session; any other is refused. The official
+        keywords (``priority``, ``message_uuid``, ``should_query``, ``custom_context``) are
+        accepted at their defaults; another value raises :class:`~qoder.UnsupportedFeatureError`.
 
         Read the turn with :meth:`receive_response`. A turn still underway raises
         :class:`~qoder.ClientStateError`: read it to its ``ResultMessage`` or interrupt it.
         """
         if isinstance(prompt, AsyncIterable):
             prompt = [item async for item in prompt]
-        await self._run(self._core.query(prompt, session_id))
+        await self._run(self._core.query(prompt, session_id, official))
 
     async def set_model(self, model: str | None = None) -> None:
         """Use ``model`` from the next model request on; ``None``: the agent's own model."""

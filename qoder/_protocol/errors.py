@@ -3,6 +3,7 @@
     QoderError
     ├── ConfigurationError          options or environment incomplete (raised by connect())
     ├── ClientStateError            a method called in the wrong lifecycle state
+    ├── UnsupportedFeatureError     an official SDK method Cloud Agents has no counterpart for
     ├── ProtocolError               the server broke the protocol beyond what can be carried on
     └── APIError                    a request failed
         ├── APIConnectionError      no response: connect failure, reset, ...
@@ -45,11 +46,17 @@ __all__ = [
     "RateLimitError",
     "SessionBusyError",
     "UnprocessableEntityError",
+    "UnsupportedFeatureError",
 ]
 
 
 class QoderError(Exception):
     """The root of every exception this library raises."""
+
+
+class UnsupportedFeatureError(QoderError, NotImplementedError):
+    """A method of the official ``qoder-agent-sdk`` client that Cloud Agents cannot do (it
+    drives a local ``qodercli``): the message says why, and what to use instead."""
 
 
 class ConfigurationError(QoderError):

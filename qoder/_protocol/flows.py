@@ -62,7 +62,7 @@ from .events import Event
 from .inbox import Inbox
 from .messages import Message
 from .permissions import PermissionPolicy, check_permission_mode
-from .prompts import prompt_content
+from .prompts import check_query_options, prompt_content
 from .reading import Reader
 from .resources import Session, structure_resource
 from .stream import EventStream
@@ -200,12 +200,20 @@ class SessionCore:
 
     # --- turn flows ----------------------------------------------------------------------------
 
-    def query(self, prompt: str | Iterable[Any], session_id: str | None = None) -> Flow[None]:
+    def query(
+        self,
+        prompt: str | Iterable[Any],
+        session_id: str | None = None,
+        official: Mapping[str, Any] | None = None,
+    ) -> Flow[None]:
         """Post a ``user.message`` and return once it is accepted (the turn is then ACTIVE).
 
         ``prompt``: see :func:`.prompts.prompt_content`. ``session_id`` is the official SDK's
-        argument: ``None``, ``"default"`` or the attached session's id; any other is refused.
+        argument: ``None``, ``"default"`` or the attached session's id; any other is refused,
+        as are the official ``query()``'s other keywords set to anything but their defaults
+        (``official``).
         """
+        check_query_options(official or {})
         conversation = self._require_connected("query")
         if session_id not in (None, "default", conversation.session_id):
             raise ValueError(

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["prompt_content"]
+from .errors import UnsupportedFeatureError
+
+__all__ = ["check_query_options", "prompt_content"]
 
 
 def _is_stream_message(item: Any) -> bool:
@@ -59,3 +61,29 @@ def prompt_content(prompt: str | Iterable[Any]) -> str | list[Any]:
             )
         content.extend(_message_content(item))
     return content
+
+
+_QUERY_DEFAULTS: dict[str, Any] = {
+    "priority": "next",
+    "message_uuid": None,
+    "should_query": True,
+    "custom_context": None,
+}
+_QUERY_REASONS = {
+    "priority": "Cloud Agents runs one turn at a time, in order",
+    "message_uuid": "Cloud Agents takes no queued asynchronous messages to cancel later",
+    "should_query": "every user.message starts a turn on Cloud Agents",
+    "custom_context": "pass the context in the prompt, or system_prompt= in the options",
+}
+
+
+def check_query_options(options: Mapping[str, Any]) -> None:
+    """The official ``query()``'s keyword arguments: their defaults are accepted, anything
+    else is refused with the reason; an unknown keyword is a ``TypeError`` as usual."""
+    for name, value in options.items():
+        if name not in _QUERY_DEFAULTS:
+            raise TypeError(f"query() got an unexpected keyword argument {name!r}")
+        if value != _QUERY_DEFAULTS[name]:
+            raise UnsupportedFeatureError(
+                f"query({name}={value!r}) is not available: {_QUERY_REASONS[name]}."
+            )

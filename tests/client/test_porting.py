@@ -9,15 +9,26 @@ Agent overrides at session creation (§8.1), session updates (§8.2), the built-
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from qoder import AsyncClient, ConfigurationError, PermissionResultAllow, ResultMessage, tool
+from qoder import (
+    AsyncClient,
+    ConfigurationError,
+    PermissionResultAllow,
+    ResultMessage,
+    SyncClient,
+    tool,
+)
+from qoder._unsupported import UNSUPPORTED_METHODS
+from qoder.errors import UnsupportedFeatureError
 from tests.client.driver import Facade
 from tests.client.scripted import BASE, ScriptedAPI, stream_of, turn_events
 from tests.client.test_faults import fast
@@ -445,3 +456,49 @@ def test_bypass_permissions_leaves_the_agents_policies(facade: Facade, api: Scri
     with facade.client(fast(can_use_tool=never_called, permission_mode="bypassPermissions")):
         pass
     assert created_agent(api) == "agent_01"
+
+
+# --- the official client's methods and keywords Cloud Agents has no counterpart for --------------
+
+
+@pytest.mark.parametrize("name", ["rewind", "set_plan_mode", "get_mcp_status", "set_proxy"])
+def test_an_official_method_without_counterpart_says_why(
+    facade: Facade, api: ScriptedAPI, name: str
+) -> None:
+    api.streams.append(stream_of([]))
+    with facade.client(fast()) as client:
+        with pytest.raises(UnsupportedFeatureError, match=rf"\.{name}\(\) is not available: "):
+            client._do(name, "arg")
+        with pytest.raises(AttributeError):
+            client._do("no_such_method")
+    assert isinstance(UnsupportedFeatureError("x"), NotImplementedError)
+
+
+def test_every_official_client_method_exists_here() -> None:
+    import qoder_agent_sdk
+
+    official = {n for n in dir(qoder_agent_sdk.QoderSDKClient) if not n.startswith("_")}
+    for facade in (SyncClient, AsyncClient):
+        missing = {name for name in official if not hasattr(facade, name)}
+        assert missing <= set(UNSUPPORTED_METHODS), missing
+        assert not set(UNSUPPORTED_METHODS) & set(vars(facade))  # nothing refused is real
+
+
+def test_the_official_query_keywords_at_their_defaults(facade: Facade, api: ScriptedAPI) -> None:
+    api.streams.append(stream_of(turn_events("turn_01", 1, "ok")))
+    api.reply_with("evt_01", "turn_01")
+    with facade.client(fast()) as client:
+        with pytest.raises(UnsupportedFeatureError, match="one turn at a time"):
+            facade.run(functools.partial(client.raw.query, "hi", priority="now"))
+        with pytest.raises(TypeError, match="unexpected keyword argument 'urgent'"):
+            facade.run(functools.partial(client.raw.query, "hi", urgent=True))
+        assert api.posted == []
+        facade.run(functools.partial(client.raw.query, "hi", "default", priority="next"))
+        list(client.receive_response())
+    assert len(api.posted) == 1
+
+
+def test_the_porting_guide_lists_every_method_without_counterpart() -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "porting.md").read_text()
+    for name, reason in UNSUPPORTED_METHODS.items():
+        assert f"| `{name}()` | not available: {reason} |" in guide, name

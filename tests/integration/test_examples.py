@@ -102,3 +102,56 @@ def test_resource_example_runs(cloud: RecordingCloud, served: ServedCloud, examp
         cloud.session(s) for s in {r.path.split("/")[-3] for r in cloud.stream_requests()}
     ]
     assert session["archived_at"] is not None
+
+
+PORTING_EXAMPLES = {
+    "tools_and_permissions.py": [
+        "User: use the add tool to add 15 and 27",
+        "Assistant: The add tool returned 42.",
+        "Done: success",
+        "User: read the file README.md",
+        "Assistant: Here is README.md:",
+        "# README.md",
+        "",
+        "The emulator's stand-in for README.md: no real file was read.",
+        "Done: success",
+        "User: run the command `rm -rf build`",
+        'Assistant: The bash tool was denied, so I did not use it: "Nothing gets deleted today."',
+        "Done: success (denied: bash)",
+        "User: run the command `ls`",
+        "Allowing bash {'command': 'ls'}",
+        "Assistant: I ran `ls`. Its output:",
+        "README.md",
+        "notes.txt",
+        "src",
+        "Done: success",
+    ],
+    "options_sync.py": [
+        "User: What is your system prompt?",
+        'Assistant: My system prompt is: "You are a geography teacher."',
+        "Done: success, session cost so far: 0.000246 USD",
+        "User: What model are you?",
+        'Assistant: I am running on the model "fast-1".',
+        "Done: success, session cost so far: 0.000456 USD",
+        "User: What model are you?",
+        'Assistant: I am running on the model "ultimate".',
+        "Done: success, session cost so far: 0.000666 USD",
+        "User: What's the capital of Japan?",
+        "Assistant: The capital of Japan is Tokyo.",
+        "Done: success, session cost so far: 0.000852 USD",
+    ],
+}
+
+
+@pytest.mark.parametrize("example", list(PORTING_EXAMPLES))
+def test_porting_example_runs(served: ServedCloud, example: str) -> None:
+    """The examples written with the official SDK's names, against the default agent."""
+    done = run_example(example, served)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stdout.splitlines()
+    expected = PORTING_EXAMPLES[example]
+    assert lines[: len(expected)] == expected
+    if example == "options_sync.py":
+        assert lines[len(expected)].startswith("Session: {'session_id': 'sess_")
+        assert "'model': 'ultimate'" in lines[len(expected)]
