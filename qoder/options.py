@@ -768,6 +768,19 @@ def _warn_if_short(token: AccessToken) -> None:
         )
 
 
+def check_options(options: object, facade: str) -> QoderAgentOptions:
+    """The options a client is made with: ``None`` means the defaults (and the environment);
+    anything but a :class:`QoderAgentOptions` is a :class:`TypeError` naming the fix."""
+    if options is None:
+        return QoderAgentOptions()
+    if isinstance(options, QoderAgentOptions):
+        return options
+    raise OptionTypeError(
+        f"{facade}(options=...) must be a QoderAgentOptions (from qoder), not "
+        f"{type(options).__name__}: build one with QoderAgentOptions(...)"
+    )
+
+
 def check_http_client(http_client: object, *, want_async: bool) -> None:
     """A :class:`TypeError` unless ``http_client`` is ``None`` or the kind of httpx client the
     facade drives: ``httpx.AsyncClient`` for ``AsyncClient``, ``httpx.Client`` for

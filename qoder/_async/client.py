@@ -23,7 +23,7 @@ from .._protocol.messages import Message
 from .._protocol.resources import Session, server_info
 from .._sync.http_client import closed_client
 from .._unsupported import unsupported_attribute
-from ..options import QoderAgentOptions, check_http_client, resolve_options
+from ..options import QoderAgentOptions, check_http_client, check_options, resolve_options
 from ..tools import PermissionDecision
 from .callables import call_user
 from .connection import EventStreamConnection
@@ -57,7 +57,7 @@ class AsyncClient:
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         check_http_client(http_client, want_async=True)
-        self._options = options or QoderAgentOptions()
+        self._options = check_options(options, type(self).__name__)
         self._core = SessionCore()
         self._http = AsyncHTTPClient(http_client)
         self._stream = EventStreamConnection()

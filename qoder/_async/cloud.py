@@ -28,7 +28,7 @@ from .._protocol.history import replay
 from .._protocol.messages import Message
 from .._protocol.resources import Agent, Deleted, Environment, Page, Session
 from .._protocol.specs import AgentSpec, EnvironmentSpec
-from ..options import QoderAgentOptions, check_http_client, resolve_options
+from ..options import QoderAgentOptions, check_http_client, check_options, resolve_options
 from .callables import call_user
 from .http_client import AsyncHTTPClient
 
@@ -63,7 +63,7 @@ class AsyncCloud:
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         check_http_client(http_client, want_async=True)
-        self._options = options or QoderAgentOptions()
+        self._options = check_options(options, type(self).__name__)
         self._core = CatalogCore()
         self._http = AsyncHTTPClient(http_client)
         self.sessions = AsyncSessions(self)

@@ -23,7 +23,7 @@ from .._protocol.flows import Flow, SessionCore
 from .._protocol.messages import Message
 from .._protocol.resources import Session, server_info
 from .._unsupported import unsupported_attribute
-from ..options import QoderAgentOptions, check_http_client, resolve_options
+from ..options import QoderAgentOptions, check_http_client, check_options, resolve_options
 from ..tools import PermissionDecision
 from .callables import call_user
 from .connection import EventStreamConnection
@@ -55,7 +55,7 @@ class SyncClient:
         http_client: httpx.Client | None = None,
     ) -> None:
         check_http_client(http_client, want_async=False)
-        self._options = options or QoderAgentOptions()
+        self._options = check_options(options, type(self).__name__)
         self._core = SessionCore()
         self._http = HTTPClient(http_client)
         self._stream = EventStreamConnection()

@@ -27,7 +27,7 @@ from .._protocol.history import replay
 from .._protocol.messages import Message
 from .._protocol.resources import Agent, Deleted, Environment, Page, Session
 from .._protocol.specs import AgentSpec, EnvironmentSpec
-from ..options import QoderAgentOptions, check_http_client, resolve_options
+from ..options import QoderAgentOptions, check_http_client, check_options, resolve_options
 from .callables import call_user
 from .http_client import HTTPClient
 
@@ -55,7 +55,7 @@ class Cloud:
         http_client: httpx.Client | None = None,
     ) -> None:
         check_http_client(http_client, want_async=False)
-        self._options = options or QoderAgentOptions()
+        self._options = check_options(options, type(self).__name__)
         self._core = CatalogCore()
         self._http = HTTPClient(http_client)
         self.sessions = Sessions(self)
