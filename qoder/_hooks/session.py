@@ -1,0 +1,72 @@
+"""The user's hooks as one session's core calls them (:class:`qoder._protocol.config.ToolHooks`).
+
+Built by :func:`qoder.options.resolve_options` from ``QoderAgentOptions.hooks``:
+``PreToolUse`` and ``PostToolUse`` (``PostToolUseFailure``) run around every client-side tool
+(the ``@tool`` functions and the bridged ``mcp__<server>__<tool>`` tools), and ``PreToolUse``
+decides a server-side tool's confirmation before the permission rules and ``can_use_tool``
+do. Tool names reach the hooks as the official SDK spells them (``Bash``, ``WebFetch``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .._protocol.answers import PermissionDecision
+from .._protocol.config import LocalTool
+from .inputs import pre_tool_use_input
+from .matching import matching_callbacks, official_tool_name
+from .run import run_hooks
+from .tools import HookedToolCall, permission_from_hooks, run_tool_with_hooks
+
+__all__ = ["SessionHooks"]
+
+
+class SessionHooks:
+    """``hooks`` (event name → matchers) with what they need from the options."""
+
+    def __init__(
+        self,
+        hooks: Mapping[str, Sequence[Any]],
+        *,
+        can_use_tool: Callable[..., Any] | None = None,
+        permission_mode: str | None = None,
+    ) -> None:
+        self._hooks = hooks
+        self._can_use_tool = can_use_tool
+        self._permission_mode = permission_mode
+
+    def handles(self, event: str, tool_name: str) -> bool:
+        """Whether a callback of ``event`` matches ``tool_name``."""
+        if event == "PostToolUse" and matching_callbacks(
+            self._hooks, "PostToolUseFailure", official_tool_name(tool_name)
+        ):
+            return True
+        return bool(matching_callbacks(self._hooks, event, official_tool_name(tool_name)))
+
+    async def run_tool(
+        self, tool: LocalTool, tool_input: dict[str, Any], tool_use_id: str, session_id: str
+    ) -> HookedToolCall:
+        """Run a client-side tool between its hooks; never raises (failures are results)."""
+        return await run_tool_with_hooks(
+            self._hooks,
+            tool,
+            tool_input,
+            tool_use_id,
+            session_id,
+            can_use_tool=self._can_use_tool,
+            permission_mode=self._permission_mode,
+        )
+
+    async def decide(
+        self, tool_name: str, tool_input: dict[str, Any], tool_use_id: str, session_id: str
+    ) -> PermissionDecision | None:
+        """The ``PreToolUse`` hooks' decision about a server-side tool's confirmation."""
+        hook_input = pre_tool_use_input(
+            session_id,
+            official_tool_name(tool_name),
+            tool_input,
+            tool_use_id,
+            permission_mode=self._permission_mode,
+        )
+        return permission_from_hooks(await run_hooks(self._hooks, hook_input, tool_use_id))
