@@ -28,6 +28,7 @@ from typing import Any, Literal, Protocol
 import attrs
 import httpx
 
+from ._mcp.config import agent_declarations
 from ._porting import (
     CloudTarget,
     OptionTypeError,
@@ -47,7 +48,7 @@ from ._porting import (
     tool_names,
     translate_cloud_agent,
 )
-from ._protocol.config import SessionConfig
+from ._protocol.config import LocalTool, SessionConfig
 from ._protocol.effects import Timeouts
 from ._protocol.redaction import MIN_TOKEN_LENGTH
 from ._protocol.specs import AgentSpec, EnvironmentSpec
@@ -859,10 +860,13 @@ def resolve_options(
     environ: Mapping[str, str] | None = None,
     *,
     require_agent: bool = True,
+    extra_tools: Sequence[LocalTool] = (),
 ) -> SessionConfig:
     """Resolve explicit options against the environment (explicit wins; blanks are unset).
 
     ``require_agent=False`` for the resource client, which needs a token and a base URL only.
+    ``extra_tools``: the client-side tools of the bridged MCP servers, which the facade
+    started.
     Types and values were checked when the options were built; what is checked here needs
     the environment, or reads a file (``system_prompt={"type": "file", ...}``).
     """
@@ -892,6 +896,16 @@ def resolve_options(
 
     custom_tools, builtin_tools = split_tools(opts.tools)
     system_prompt, append_system_prompt = resolve_system_prompt(opts.system_prompt)
+    mcp_servers, mcp_toolsets = agent_declarations(opts.mcp_servers or {})
+    hooks = None
+    if opts.hooks and any(opts.hooks.values()):
+        from ._hooks.session import SessionHooks  # anyio and the hooks' runner: only if used
+
+        hooks = SessionHooks(
+            opts.hooks,
+            can_use_tool=opts.can_use_tool,
+            permission_mode=resolve_permission_mode(opts.permission_mode),
+        )
     return SessionConfig(
         token=token.reveal(),
         base_url=base_url,
@@ -909,7 +923,7 @@ def resolve_options(
         vault_ids=opts.vault_ids if opts.vault_ids is not None else target.vault_ids,
         max_credit_cost=opts.max_credit_cost,
         include_partial_messages=opts.include_partial_messages,
-        tools=custom_tools,
+        tools=(*custom_tools, *extra_tools),
         can_use_tool=opts.can_use_tool,
         on_auth_expired=opts.on_auth_expired,
         max_retries=opts.max_retries,
@@ -929,4 +943,7 @@ def resolve_options(
         max_turns=opts.max_turns,
         max_budget_usd=None if opts.max_budget_usd is None else float(opts.max_budget_usd),
         continue_conversation=opts.continue_conversation,
+        hooks=hooks,
+        agent_mcp_servers=tuple(mcp_servers),
+        agent_mcp_toolsets=tuple(mcp_toolsets),
     )

@@ -14,8 +14,10 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
+import anyio.to_thread
 import httpx
 
+from .._mcp.lifecycle import ClientServers
 from .._protocol import effects as fx
 from .._protocol.events import Event
 from .._protocol.flows import Flow, SessionCore
@@ -61,6 +63,7 @@ class AsyncClient:
         self._core = SessionCore()
         self._http = AsyncHTTPClient(http_client)
         self._stream = EventStreamConnection()
+        self._servers = ClientServers(self._options.mcp_servers)  # bridged MCP servers
         self._reader_scope: anyio.CancelScope | None = None  # a reading flow under way
         self._reader_gone: anyio.Event | None = None
 
@@ -74,11 +77,14 @@ class AsyncClient:
         agent is missing, and :class:`~qoder.ClientStateError` when called twice.
         """
         try:
-            await self._run(self._core.connect(functools.partial(resolve_options, self._options)))
+            tools = await anyio.to_thread.run_sync(self._servers.start)
+            resolve = functools.partial(resolve_options, self._options, extra_tools=tools)
+            await self._run(self._core.connect(resolve))
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._stream.close()
                 await self._http.close()
+                await anyio.to_thread.run_sync(self._servers.close)
             raise
         if prompt is not None:
             await self.query(prompt)
@@ -87,7 +93,10 @@ class AsyncClient:
         """Close the stream and, if the client made it, the HTTP client. Idempotent; safe
         while another task or thread is iterating (that one then ends)."""
         with anyio.CancelScope(shield=True):
-            await self._run(self._core.disconnect())
+            try:
+                await self._run(self._core.disconnect())
+            finally:
+                await anyio.to_thread.run_sync(self._servers.close)
 
     async def __aenter__(self) -> AsyncClient:
         await self.connect()

@@ -15,7 +15,7 @@ import attrs
 from .effects import Timeouts
 from .specs import AgentSpec, EnvironmentSpec
 
-__all__ = ["LocalTool", "SessionConfig"]
+__all__ = ["HookedCall", "LocalTool", "SessionConfig", "ToolHooks"]
 
 
 class LocalTool(Protocol):
@@ -34,6 +34,40 @@ class LocalTool(Protocol):
         ...
 
     def to_agent_tool(self) -> dict[str, Any]: ...
+
+
+class HookedCall(Protocol):
+    """A client-side tool call run between its hooks: what to post, and whether a hook
+    asked to stop the turn."""
+
+    @property
+    def value(self) -> Any: ...
+
+    @property
+    def stop(self) -> bool: ...
+
+
+class ToolHooks(Protocol):
+    """The user's hooks (``PreToolUse``, ``PostToolUse``) as the core calls them; built
+    above the core (:mod:`qoder._hooks.session`) from ``QoderAgentOptions.hooks``. The
+    coroutine methods run as ``CallUser`` effects."""
+
+    def handles(self, event: str, tool_name: str) -> bool:
+        """Whether any callback of ``event`` matches ``tool_name``."""
+        ...
+
+    def run_tool(
+        self, tool: LocalTool, tool_input: dict[str, Any], tool_use_id: str, session_id: str
+    ) -> Any:
+        """A coroutine giving the :class:`HookedCall` of running ``tool`` between its hooks."""
+        ...
+
+    def decide(
+        self, tool_name: str, tool_input: dict[str, Any], tool_use_id: str, session_id: str
+    ) -> Any:
+        """A coroutine giving the ``PreToolUse`` hooks' decision about a confirmation (a
+        permission result), or ``None`` when they leave it to the rules and ``can_use_tool``."""
+        ...
 
 
 @attrs.frozen(kw_only=True)
@@ -89,6 +123,13 @@ class SessionConfig:
     """USD the session may cost (§8.6); the client interrupts once it is exceeded."""
     continue_conversation: bool = False
     """Attach to the agent's newest session instead of creating one."""
+    hooks: ToolHooks | None = None
+    """The user's tool hooks, if any matcher was given."""
+    agent_mcp_servers: tuple[Mapping[str, Any], ...] = ()
+    """MCP servers the agent itself connects to (``{"type": "url", ...}``, §8.3), added to
+    the agent's own for this session, with :attr:`agent_mcp_toolsets`."""
+    agent_mcp_toolsets: tuple[Mapping[str, Any], ...] = ()
+    """The ``mcp_toolset`` entries of :attr:`agent_mcp_servers` (their tool policies)."""
 
     @property
     def stream_timeouts(self) -> Timeouts:

@@ -32,6 +32,7 @@ def _changes_tools(config: SessionConfig) -> bool:
         or config.tools
         or _disallowed_builtins(config)
         or _client_decides(config)
+        or config.agent_mcp_toolsets
     )
 
 
@@ -71,7 +72,11 @@ def _asking(toolset: dict[str, Any], config: SessionConfig) -> None:
 def needs_agent(config: SessionConfig) -> bool:
     """Whether the changes depend on the agent's current fields (its prompt to append to,
     its tools to change), so that an existing agent must be read first."""
-    return config.append_system_prompt is not None or _changes_tools(config)
+    return (
+        config.append_system_prompt is not None
+        or _changes_tools(config)
+        or bool(config.agent_mcp_servers)
+    )
 
 
 def _disallowed_builtins(config: SessionConfig) -> list[str]:
@@ -122,7 +127,23 @@ def _tools(current: Sequence[Mapping[str, Any]], config: SessionConfig) -> list[
     if not toolset_done and (added := _toolset(None, config)) is not None:
         tools.insert(0, added)
     tools.extend(tool.to_agent_tool() for tool in config.tools)
+    ours = {entry.get("mcp_server_name") for entry in config.agent_mcp_toolsets}
+    tools = [
+        t for t in tools if t.get("type") != "mcp_toolset" or t.get("mcp_server_name") not in ours
+    ]
+    tools.extend(dict(entry) for entry in config.agent_mcp_toolsets)
     return tools
+
+
+def _mcp_servers(current: Any, config: SessionConfig) -> list[dict[str, Any]]:
+    """The agent's MCP servers with the options' own added (one of the same name replaced)."""
+    ours = {server.get("name") for server in config.agent_mcp_servers}
+    kept = [
+        dict(server)
+        for server in (current if isinstance(current, list) else [])
+        if isinstance(server, Mapping) and server.get("name") not in ours
+    ]
+    return kept + [dict(server) for server in config.agent_mcp_servers]
 
 
 def agent_changes(config: SessionConfig, agent: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -143,12 +164,17 @@ def agent_changes(config: SessionConfig, agent: Mapping[str, Any] | None) -> dic
             [tool for tool in tools if isinstance(tool, Mapping)] if isinstance(tools, list) else []
         )
         changes["tools"] = _tools(base, config)
+    if config.agent_mcp_servers:
+        changes["mcp_servers"] = _mcp_servers(current.get("mcp_servers"), config)
     return changes
 
 
 def apply_to_spec(spec: AgentSpec, config: SessionConfig) -> AgentSpec:
     """The agent to create, with the options' changes made to it."""
-    changes = agent_changes(
-        config, {"system": spec.system, "tools": [dict(tool) for tool in spec.tools]}
-    )
+    current = {
+        "system": spec.system,
+        "tools": [dict(tool) for tool in spec.tools],
+        "mcp_servers": [dict(server) for server in spec.mcp_servers],
+    }
+    changes = agent_changes(config, current)
     return attrs.evolve(spec, **changes)

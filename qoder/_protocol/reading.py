@@ -18,7 +18,7 @@ from typing import TypeVar
 from . import answering
 from . import requests as rq
 from .calls import Caller
-from .config import LocalTool, SessionConfig
+from .config import LocalTool, SessionConfig, ToolHooks
 from .costs import usd_cost
 from .effects import (
     CallUser,
@@ -198,17 +198,39 @@ class Reader:
             self.inbox.answered()
             return
         interrupt = False
+        hooks = self.config.hooks
         if isinstance(answer, RunCustomTool):
             event = answer.event
             tool = self.tools[event.name]
-            if tool.takes_args:  # the official SDK's handler(args)
-                handler = functools.partial(tool.handler, dict(event.input))
+            if hooks is not None and _hooked(hooks, event.name):
+                run = functools.partial(
+                    hooks.run_tool, tool, dict(event.input), answer.tool_use_id, self.session_id
+                )
+                outcome = yield CallUser(run)
+                if isinstance(outcome, Returned):  # the hooks' runner never raises
+                    interrupt = bool(outcome.value.stop)
+                    outcome = Returned(outcome.value.value)
             else:
-                handler = functools.partial(tool.handler, **event.input)
-            outcome = yield CallUser(handler, in_thread=True)
+                if tool.takes_args:  # the official SDK's handler(args)
+                    handler = functools.partial(tool.handler, dict(event.input))
+                else:
+                    handler = functools.partial(tool.handler, **event.input)
+                outcome = yield CallUser(handler, in_thread=True)
             body = answering.tool_result(answer, outcome)
         else:
-            decided = self.permissions().decide(permission_name(answer.event))
+            name = permission_name(answer.event)
+            decided = None
+            if hooks is not None and hooks.handles("PreToolUse", name):
+                ask = functools.partial(
+                    hooks.decide,
+                    name,
+                    dict(answer.event.input),
+                    answer.tool_use_id,
+                    self.session_id,
+                )
+                verdict = yield CallUser(ask)
+                decided = verdict.value if isinstance(verdict, Returned) else None
+            decided = decided or self.permissions().decide(name)
             if decided is not None:
                 outcome = Returned(decided)
             else:
@@ -277,3 +299,7 @@ class Reader:
             )
             return
         self.inbox.absorb(conversation.on_answer_reply(reply))
+
+
+def _hooked(hooks: ToolHooks, tool_name: str) -> bool:
+    return hooks.handles("PreToolUse", tool_name) or hooks.handles("PostToolUse", tool_name)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 
+from .._mcp.lifecycle import ClientServers
 from .._protocol import effects as fx
 from .._protocol.events import Event
 from .._protocol.flows import Flow, SessionCore
@@ -59,6 +60,7 @@ class SyncClient:
         self._core = SessionCore()
         self._http = HTTPClient(http_client)
         self._stream = EventStreamConnection()
+        self._servers = ClientServers(self._options.mcp_servers)  # bridged MCP servers
         self._step = threading.Lock()  # one step of the core at a time, across threads
         self._disconnected = threading.Event()  # set by disconnect(): no more waiting
 
@@ -72,10 +74,13 @@ class SyncClient:
         agent is missing, and :class:`~qoder.ClientStateError` when called twice.
         """
         try:
-            self._run(self._core.connect(functools.partial(resolve_options, self._options)))
+            tools = self._servers.start()
+            resolve = functools.partial(resolve_options, self._options, extra_tools=tools)
+            self._run(self._core.connect(resolve))
         except BaseException:
             self._stream.close()
             self._http.close()
+            self._servers.close()
             raise
         if prompt is not None:
             self.query(prompt)
@@ -83,7 +88,10 @@ class SyncClient:
     def disconnect(self) -> None:
         """Close the stream and, if the client made it, the HTTP client. Idempotent; safe
         while another task or thread is iterating (that one then ends)."""
-        self._run(self._core.disconnect())
+        try:
+            self._run(self._core.disconnect())
+        finally:
+            self._servers.close()
 
     def __enter__(self) -> SyncClient:
         self.connect()

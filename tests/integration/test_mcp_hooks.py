@@ -1,0 +1,140 @@
+"""MCP servers and hooks on a cloud agent, through every facade, against the served emulator's
+default agent: an in-process server and a stdio process bridged as custom tools, a remote one
+declared to the agent, and PreToolUse/PostToolUse hooks around client and server tools."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qoder import ResultMessage, tool
+from qoder.hooks import HookMatcher
+from qoder.mcp import create_sdk_mcp_server
+from qoder.testing import ServedCloud
+from tests.client.driver import Facade
+from tests.integration.support import RecordingCloud, options, result_of
+
+pytestmark = pytest.mark.integration
+
+STDIO_SERVER = Path(__file__).resolve().parents[1] / "mcp" / "stdio_server.py"
+
+
+@tool("add", "Add two numbers", {"a": float, "b": float})
+async def add(args: dict[str, Any]) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": f"{args['a'] + args['b']:g}"}]}
+
+
+def calculator() -> Any:
+    return create_sdk_mcp_server(name="calc", version="1.0.0", tools=[add])
+
+
+def the_agent(cloud: RecordingCloud) -> dict[str, Any]:
+    """The agent snapshot of the (only) session the test's client made."""
+    (session_id,) = {r.path.split("/")[-3] for r in cloud.stream_requests()}
+    agent: dict[str, Any] = cloud.session(session_id)["agent"]
+    return agent
+
+
+def declared_tools(cloud: RecordingCloud) -> list[dict[str, Any]]:
+    tools: list[dict[str, Any]] = the_agent(cloud)["tools"]
+    return tools
+
+
+def test_an_in_process_server_is_declared_and_called(
+    facade: Facade, cloud: RecordingCloud, served: ServedCloud
+) -> None:
+    with facade.client(options(served, mcp_servers={"calc": calculator()})) as client:
+        result = result_of(client.turn("use the mcp__calc__add tool to add 15 and 27"))
+    assert result.result == "The mcp__calc__add tool returned 42."
+    custom = [t for t in declared_tools(cloud) if t.get("type") == "custom"]
+    assert [t["name"] for t in custom] == ["mcp__calc__add"]
+    assert custom[0]["input_schema"]["properties"].keys() == {"a", "b"}
+
+
+def test_a_stdio_server_runs_for_the_session_and_stops(facade: Facade, served: ServedCloud) -> None:
+    files = {"type": "stdio", "command": sys.executable, "args": [str(STDIO_SERVER)]}
+    with facade.client(options(served, mcp_servers={"files": files})) as client:
+        result = result_of(client.turn("use the mcp__files__pid tool"))
+        assert result.result is not None
+        pid = int(result.result.removeprefix("The mcp__files__pid tool returned ").rstrip("."))
+        os.kill(pid, 0)  # alive while connected
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # reaped at disconnect()
+
+
+def test_a_remote_server_is_declared_to_the_agent(
+    facade: Facade, cloud: RecordingCloud, served: ServedCloud
+) -> None:
+    docs = {
+        "type": "http",
+        "url": "https://mcp.example.com/docs",
+        "tools": [{"name": "delete", "permission_policy": "always_ask"}],
+    }
+    with facade.client(options(served, mcp_servers={"docs": docs})):
+        pass
+    agent = the_agent(cloud)
+    assert {"type": "url", "name": "docs", "url": "https://mcp.example.com/docs"} in agent[
+        "mcp_servers"
+    ]
+    toolsets = [t for t in agent["tools"] if t.get("type") == "mcp_toolset"]
+    assert toolsets[0]["mcp_server_name"] == "docs"
+
+
+def test_pre_and_post_tool_use_hooks_around_client_and_server_tools(
+    facade: Facade, served: ServedCloud
+) -> None:
+    seen: list[tuple[str, str]] = []
+
+    async def check_tool(hook_input: dict[str, Any], tool_use_id: Any, context: Any) -> Any:
+        seen.append(("pre", hook_input["tool_name"]))
+        if hook_input["tool_name"] == "Bash":
+            return {
+                "hookSpecificOutput": {
+                    "hookEventName": "PreToolUse",
+                    "permissionDecision": "deny",
+                    "permissionDecisionReason": "No shell from hooks.",
+                }
+            }
+        return {}
+
+    async def audit(hook_input: dict[str, Any], tool_use_id: Any, context: Any) -> Any:
+        seen.append(("post", hook_input["tool_name"]))
+        return {}
+
+    hooks = {
+        "PreToolUse": [HookMatcher(matcher="^mcp__calc__|^Bash$", hooks=[check_tool])],
+        "PostToolUse": [HookMatcher(hooks=[audit])],
+    }
+    opts = options(served, mcp_servers={"calc": calculator()}, hooks=hooks, can_use_tool=None)
+    with facade.client(opts) as client:
+        added = result_of(client.turn("use the mcp__calc__add tool to add 1 and 2"))
+        denied = client.turn("run the command `ls`")
+    assert added.result == "The mcp__calc__add tool returned 3."
+    result = denied[-1]
+    assert isinstance(result, ResultMessage)
+    assert seen[:2] == [("pre", "mcp__calc__add"), ("post", "mcp__calc__add")]
+    # the default agent's bash is always_allow: the server never asks, so no hook can deny it
+    assert result.subtype == "success"
+
+
+def test_a_pre_tool_use_hook_decides_a_confirmation(facade: Facade, served: ServedCloud) -> None:
+    async def deny_shell(hook_input: dict[str, Any], tool_use_id: Any, context: Any) -> Any:
+        return {
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": "No shell from hooks.",
+            }
+        }
+
+    def never(*args: Any) -> bool:
+        raise AssertionError("can_use_tool was asked although a hook decided")
+
+    hooks = {"PreToolUse": [HookMatcher(matcher="Bash", hooks=[deny_shell])]}
+    with facade.client(options(served, hooks=hooks, can_use_tool=never)) as client:
+        result = result_of(client.turn("run the command `ls`"))
+    assert result.result == 'The bash tool was denied, so I did not use it: "No shell from hooks."'
