@@ -54,7 +54,7 @@ from ._protocol.redaction import MIN_TOKEN_LENGTH
 from ._protocol.specs import AgentSpec, EnvironmentSpec
 from ._version import __version__
 from .errors import ConfigurationError
-from .tools import CustomTool, PermissionDecision, ToolPermissionContext
+from .tools import BUILTIN_TOOLS, CustomTool, PermissionDecision, ToolPermissionContext
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -898,6 +898,7 @@ def resolve_options(
     system_prompt, append_system_prompt = resolve_system_prompt(opts.system_prompt)
     mcp_servers, mcp_toolsets = agent_declarations(opts.mcp_servers or {})
     hooks = None
+    hook_asked: frozenset[str] = frozenset()
     if opts.hooks and any(opts.hooks.values()):
         from ._hooks.session import SessionHooks  # anyio and the hooks' runner: only if used
 
@@ -906,6 +907,7 @@ def resolve_options(
             can_use_tool=opts.can_use_tool,
             permission_mode=resolve_permission_mode(opts.permission_mode),
         )
+        hook_asked = hooks.asked_builtins(sorted(set(BUILTIN_TOOLS.values())))
     return SessionConfig(
         token=token.reveal(),
         base_url=base_url,
@@ -944,6 +946,7 @@ def resolve_options(
         max_budget_usd=None if opts.max_budget_usd is None else float(opts.max_budget_usd),
         continue_conversation=opts.continue_conversation,
         hooks=hooks,
+        hook_asked_tools=hook_asked,
         agent_mcp_servers=tuple(mcp_servers),
         agent_mcp_toolsets=tuple(mcp_toolsets),
     )

@@ -36,6 +36,7 @@ from ._protocol.answers import (
     ToolPermissionContext,
     ToolResult,
 )
+from ._protocol.permissions import BUILTIN_TOOLS
 
 __all__ = [
     "BUILTIN_TOOLS",
@@ -48,18 +49,6 @@ __all__ = [
     "builtin_tool_name",
     "tool",
 ]
-
-BUILTIN_TOOLS: Mapping[str, str] = {
-    "Bash": "bash",
-    "Read": "read",
-    "Write": "write",
-    "Edit": "edit",
-    "Glob": "glob",
-    "Grep": "grep",
-    "WebFetch": "web_fetch",
-    "WebSearch": "web_search",
-}
-"""The built-in tools of Cloud Agents (§8.3): the official SDK's name -> the wire name."""
 
 
 def builtin_tool_name(name: str) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from .._protocol.answers import PermissionDecision
 from .._protocol.config import LocalTool
-from .inputs import pre_tool_use_input
+from .inputs import post_tool_use_failure_input, post_tool_use_input, pre_tool_use_input
 from .matching import matching_callbacks, official_tool_name
 from .run import run_hooks
 from .tools import HookedToolCall, permission_from_hooks, run_tool_with_hooks
@@ -57,6 +57,44 @@ class SessionHooks:
             can_use_tool=self._can_use_tool,
             permission_mode=self._permission_mode,
         )
+
+    def asked_builtins(self, builtins: Sequence[str]) -> frozenset[str]:
+        """The built-in tools (wire names) a ``PreToolUse`` matcher matches."""
+        return frozenset(name for name in builtins if self.handles("PreToolUse", name))
+
+    async def observe(
+        self,
+        tool_name: str,
+        tool_input: dict[str, Any],
+        tool_use_id: str,
+        session_id: str,
+        response: Any,
+        is_error: bool,
+    ) -> bool:
+        """Run the ``PostToolUse`` (``PostToolUseFailure``) hooks on a server-side tool's
+        result; whether one asked to stop the turn."""
+        name = official_tool_name(tool_name)
+        if is_error:
+            failure = " ".join(str(b.get("text", "")) for b in response if isinstance(b, dict))
+            hook_input: Any = post_tool_use_failure_input(
+                session_id,
+                name,
+                tool_input,
+                tool_use_id,
+                failure or "the tool failed",
+                permission_mode=self._permission_mode,
+            )
+        else:
+            hook_input = post_tool_use_input(
+                session_id,
+                name,
+                tool_input,
+                tool_use_id,
+                response,
+                permission_mode=self._permission_mode,
+            )
+        outcome = await run_hooks(self._hooks, hook_input, tool_use_id)
+        return not outcome.continue_
 
     async def decide(
         self, tool_name: str, tool_input: dict[str, Any], tool_use_id: str, session_id: str

@@ -69,6 +69,19 @@ class ToolHooks(Protocol):
         permission result), or ``None`` when they leave it to the rules and ``can_use_tool``."""
         ...
 
+    def observe(
+        self,
+        tool_name: str,
+        tool_input: dict[str, Any],
+        tool_use_id: str,
+        session_id: str,
+        response: Any,
+        is_error: bool,
+    ) -> Any:
+        """A coroutine running the ``PostToolUse`` (or ``PostToolUseFailure``) hooks on a
+        server-side tool's result; it gives whether a hook asked to stop the turn."""
+        ...
+
 
 @attrs.frozen(kw_only=True)
 class SessionConfig:
@@ -125,6 +138,9 @@ class SessionConfig:
     """Attach to the agent's newest session instead of creating one."""
     hooks: ToolHooks | None = None
     """The user's tool hooks, if any matcher was given."""
+    hook_asked_tools: frozenset[str] = frozenset()
+    """Built-in tools made to ask (§8.3) only so that a ``PreToolUse`` hook sees them: a
+    confirmation no hook, rule or callback decides is then allowed."""
     agent_mcp_servers: tuple[Mapping[str, Any], ...] = ()
     """MCP servers the agent itself connects to (``{"type": "url", ...}``, §8.3), added to
     the agent's own for this session, with :attr:`agent_mcp_toolsets`."""

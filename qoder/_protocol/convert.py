@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
-from cattrs.strategies import configure_tagged_union
 
 from . import blocks as b
 from . import events as e
@@ -109,7 +108,7 @@ def _keep_raw(cls: type[T]) -> Callable[[Any, Any], T]:
     ``object.__setattr__``: cheaper than copying the input dict to add a key, and it cannot
     collide with a field the server might one day call ``raw``.
     """
-    generated = make_dict_structure_fn(cls, converter, raw=override(omit=True))
+    generated = _lazy_structure_fn(cls)
 
     def hook(value: Any, _: Any) -> T:
         if not isinstance(value, dict):
@@ -119,6 +118,22 @@ def _keep_raw(cls: type[T]) -> Callable[[Any, Any], T]:
         return instance
 
     return hook
+
+
+def _lazy_structure_fn(cls: type[T]) -> Callable[[Any, Any], T]:
+    """cattrs' generated structure function of ``cls`` (``raw`` omitted), generated on its
+    first call rather than at import: generating one compiles Python source (about 0.5 ms a
+    class), and the hand-written builders leave most of them unused. Every hook is registered
+    by the time any is called, so the function is the one an eager generation would give."""
+    generated: Callable[[Any, Any], T] | None = None
+
+    def structure(value: Any, type_: Any) -> T:
+        nonlocal generated
+        if generated is None:  # two threads may both generate: the same function either way
+            generated = make_dict_structure_fn(cls, converter, raw=override(omit=True))
+        return generated(value, type_)
+
+    return structure
 
 
 keep_raw = _keep_raw
@@ -139,9 +154,22 @@ def _structure_search_result(value: Any, _: Any) -> b.SearchResultBlock:
     return _search_result_hook(value, b.SearchResultBlock)
 
 
+def _generic_structure_fn(cls: type[T]) -> Callable[[Any, Any], T]:
+    """``make_dict_structure_fn(cls, converter)``, generated on first call (as above)."""
+    generated: Callable[[Any, Any], T] | None = None
+
+    def structure(value: Any, type_: Any) -> T:
+        nonlocal generated
+        if generated is None:
+            generated = make_dict_structure_fn(cls, converter)
+        return generated(value, type_)
+
+    return structure
+
+
 converter.register_structure_hook(b.UnknownBlock, _structure_unknown_block)
 _register_exact(tuple[b.TextBlock, ...], lambda v, _: _text_blocks(v))
-_search_result_hook = make_dict_structure_fn(b.SearchResultBlock, converter)
+_search_result_hook = _generic_structure_fn(b.SearchResultBlock)
 
 _BLOCK_CLASSES: dict[str, Callable[[Any, Any], Any]] = {
     cls.type: converter.get_structure_hook(cls)
@@ -287,7 +315,7 @@ _VARIANTS: dict[type[Any], Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 def _event_hook(cls: type[T]) -> Callable[[Any, Any], T]:
     """Structure one event class; fold its variants first, but keep the original as ``raw``."""
-    generated = make_dict_structure_fn(cls, converter, raw=override(omit=True))
+    generated = _lazy_structure_fn(cls)
     variant = _VARIANTS.get(cls)
 
     def hook(value: Any, _: Any) -> T:
@@ -349,13 +377,31 @@ for _cls in _KNOWN_EVENTS:
     converter.register_structure_hook(_cls, _event_hook(_cls))
 # The fallback must be registered before the union is configured: hooks are captured then.
 converter.register_structure_hook(e.UnknownEvent, _structure_unknown_event)
-configure_tagged_union(
-    e.WireEvent,
-    converter,
-    tag_generator=lambda cls: str(cls.__dict__["type"]),
-    tag_name="type",
-    default=e.UnknownEvent,
-)
+
+
+def _union_member(cls: type[T]) -> Callable[[Any], T]:
+    hook = converter.get_structure_hook(cls)
+    return lambda value: hook(value, cls)
+
+
+# The tagged union on ``type`` (what cattrs' configure_tagged_union builds, structure side
+# only: nothing unstructures events, and that strategy would generate an unstructure function
+# per class at import). A dict without ``type`` goes to UnknownEvent's hook, as does an
+# unknown tag.
+_default_event = _union_member(e.UnknownEvent)
+_union_members: tuple[type[Any], ...] = e.WireEvent.__args__
+_union_hooks: dict[Any, Callable[[Any], e.WireEvent]] = {
+    str(cls.__dict__["type"]): _union_member(cls) for cls in _union_members
+}
+
+
+def _structure_tagged_event(value: Any, _: Any) -> e.WireEvent:
+    if "type" in value:
+        return _union_hooks.get(value["type"], _default_event)(value)
+    return _default_event(value)
+
+
+converter.register_structure_hook(e.WireEvent, _structure_tagged_event)
 
 
 def _text_block(value: Any) -> b.TextBlock:

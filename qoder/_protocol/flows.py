@@ -61,7 +61,7 @@ from .errors import ClientStateError, ProtocolError
 from .events import Event
 from .inbox import Inbox
 from .messages import Message
-from .permissions import PermissionPolicy, check_permission_mode
+from .permissions import PermissionPolicy, canonical_tool_name, check_permission_mode
 from .prompts import check_query_options, prompt_content
 from .reading import Reader
 from .resources import Session, structure_resource
@@ -393,7 +393,8 @@ class SessionCore:
             session_id=session_id,
             custom_tool_names=tuple(self._tools),
             handles_permissions=config.can_use_tool is not None,
-            answers_permission=lambda name: self.permissions.answers(name),
+            answers_permission=self._answers_permission,
+            observes_result=self._observes_result,
             max_model_requests=config.max_turns,
             watch_cost=watches_cost(config, session),
             include_partial_messages=config.include_partial_messages,
@@ -418,6 +419,18 @@ class SessionCore:
             closed=lambda: self.closed,
             permissions=lambda: self.permissions,
         )
+
+    def _answers_permission(self, tool_name: str) -> bool:
+        """Whether the client answers a confirmation of ``tool_name`` (its rules, its
+        callback, or the hooks the toolset was made to ask for)."""
+        config = self._require_config()
+        hook_asked = canonical_tool_name(tool_name) in config.hook_asked_tools
+        return hook_asked or self.permissions.answers(tool_name)
+
+    def _observes_result(self, tool_name: str) -> bool:
+        """Whether a server-side tool's result goes to ``PostToolUse`` hooks."""
+        hooks = self._require_config().hooks
+        return hooks is not None and hooks.handles("PostToolUse", tool_name)
 
     # --- HTTP ----------------------------------------------------------------------------------
 

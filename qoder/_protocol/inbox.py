@@ -19,13 +19,21 @@ from collections.abc import Iterable
 
 from .events import Event
 from .messages import Message, ResultMessage
-from .outputs import AskPermission, Deliver, EnforceLimit, Output, RunCustomTool, TurnComplete
+from .outputs import (
+    AskPermission,
+    Deliver,
+    EnforceLimit,
+    ObserveToolResult,
+    Output,
+    RunCustomTool,
+    TurnComplete,
+)
 
 __all__ = ["Answer", "Inbox"]
 
 logger = logging.getLogger("qoder")
 
-Answer = RunCustomTool | AskPermission | EnforceLimit
+Answer = RunCustomTool | AskPermission | EnforceLimit | ObserveToolResult
 """A tool call the client answers itself."""
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "AskPermission",
     "Deliver",
     "EnforceLimit",
+    "ObserveToolResult",
     "Output",
     "RunCustomTool",
     "TurnComplete",
@@ -89,11 +90,21 @@ class EnforceLimit:
 
 
 @attrs.frozen
+class ObserveToolResult:
+    """A server-side tool's result arrived: show it to the ``PostToolUse`` hooks (they can
+    observe it, or stop the turn; the tool has run)."""
+
+    tool_use: e.AgentToolUse | e.AgentMCPToolUse
+    tool_use_id: str
+    result: e.AgentToolResult | e.AgentMCPToolResult
+
+
+@attrs.frozen
 class TurnComplete:
     """The turn is over; ``result`` was delivered just before, as ``Deliver(result)``."""
 
     result: ResultMessage
 
 
-Output = Deliver | RunCustomTool | AskPermission | EnforceLimit | TurnComplete
+Output = Deliver | RunCustomTool | AskPermission | EnforceLimit | ObserveToolResult | TurnComplete
 """Anything the state machine asks its facade to deliver or do."""

@@ -33,6 +33,7 @@ def _changes_tools(config: SessionConfig) -> bool:
         or _disallowed_builtins(config)
         or _client_decides(config)
         or config.agent_mcp_toolsets
+        or config.hook_asked_tools
     )
 
 
@@ -104,12 +105,27 @@ def _toolset(entry: Mapping[str, Any] | None, config: SessionConfig) -> dict[str
         return None  # the agent had no built-in tools: nothing to turn off
     if _client_decides(config):
         _asking(toolset, config)
+    elif config.hook_asked_tools:
+        _asking_for_hooks(toolset, config.hook_asked_tools)
     disallowed = _disallowed_builtins(config)
     if disallowed:
         already = toolset.get("disallowed_tools")
         merged = [*already] if isinstance(already, list) else []
         toolset["disallowed_tools"] = merged + [name for name in disallowed if name not in merged]
     return toolset
+
+
+def _asking_for_hooks(toolset: dict[str, Any], names: frozenset[str]) -> None:
+    """Make the built-ins a ``PreToolUse`` hook matches ask, so that the hook sees them."""
+    configs = [
+        dict(entry)
+        for entry in toolset.get("configs") or ()
+        if isinstance(entry, Mapping) and entry.get("name") not in names
+    ]
+    always_ask = {"type": "always_ask"}
+    toolset["configs"] = configs + [
+        {"name": name, "permission_policy": always_ask} for name in sorted(names)
+    ]
 
 
 def _tools(current: Sequence[Mapping[str, Any]], config: SessionConfig) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ as the wire does (``bash``), and an MCP tool as ``mcp__<server>__<tool>``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import attrs
 
@@ -32,7 +32,7 @@ __all__ = [
     "mcp_tool_name",
 ]
 
-BUILTIN_TOOLS = {
+BUILTIN_TOOLS: Mapping[str, str] = {
     "Bash": "bash",
     "Edit": "edit",
     "Read": "read",

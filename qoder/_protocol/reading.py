@@ -13,12 +13,14 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Generator, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from . import answering
 from . import requests as rq
+from .answers import PermissionResultAllow, PermissionResultDeny
 from .calls import Caller
 from .config import LocalTool, SessionConfig, ToolHooks
+from .convert import block_to_wire
 from .costs import usd_cost
 from .effects import (
     CallUser,
@@ -37,9 +39,9 @@ from .effects import (
 )
 from .errors import QoderError
 from .events import SessionDeleted
-from .inbox import Inbox
-from .outputs import EnforceLimit
-from .permissions import PermissionPolicy
+from .inbox import Answer, Inbox
+from .outputs import EnforceLimit, ObserveToolResult
+from .permissions import PermissionPolicy, canonical_tool_name
 from .status import error_from_response
 from .stream import EventStream, Refusal, StreamState
 from .turn import AskPermission, Conversation, RunCustomTool, TurnState, permission_name
@@ -50,6 +52,8 @@ __all__ = ["Reader"]
 
 T = TypeVar("T")
 Step = Generator[Effect, EffectResult, T]
+
+_NOBODY = "Nothing on the client decides this tool's permission."
 
 _STREAM_ENDS = {
     "eof": "the server closed the event stream",
@@ -189,57 +193,21 @@ class Reader:
         if stream.lost:
             self.inbox.absorb(self.conversation.on_stream_lost(stream.reason))
 
-    def _answer(self, answer: RunCustomTool | AskPermission | EnforceLimit) -> Step[None]:
-        """Run a custom tool or decide a permission (the client's own rules, else
-        ``can_use_tool``), then post the answer (and, after a denial with ``interrupt=True``,
-        a ``user.interrupt``); or enforce a limit of the options."""
-        if isinstance(answer, EnforceLimit):
-            yield from self._enforce(answer.limit)
+    def _answer(self, answer: Answer) -> Step[None]:
+        """Run a custom tool or decide a permission, then post the answer (and, after a
+        denial with ``interrupt=True`` or a hook's stop, a ``user.interrupt``); or enforce a
+        limit of the options; or show a server-side tool's result to the hooks."""
+        if isinstance(answer, (EnforceLimit, ObserveToolResult)):
+            if isinstance(answer, EnforceLimit):
+                yield from self._enforce(answer.limit)
+            else:
+                yield from self._observe(answer)
             self.inbox.answered()
             return
-        interrupt = False
-        hooks = self.config.hooks
         if isinstance(answer, RunCustomTool):
-            event = answer.event
-            tool = self.tools[event.name]
-            if hooks is not None and _hooked(hooks, event.name):
-                run = functools.partial(
-                    hooks.run_tool, tool, dict(event.input), answer.tool_use_id, self.session_id
-                )
-                outcome = yield CallUser(run)
-                if isinstance(outcome, Returned):  # the hooks' runner never raises
-                    interrupt = bool(outcome.value.stop)
-                    outcome = Returned(outcome.value.value)
-            else:
-                if tool.takes_args:  # the official SDK's handler(args)
-                    handler = functools.partial(tool.handler, dict(event.input))
-                else:
-                    handler = functools.partial(tool.handler, **event.input)
-                outcome = yield CallUser(handler, in_thread=True)
-            body = answering.tool_result(answer, outcome)
+            body, interrupt = yield from self._run_tool(answer)
         else:
-            name = permission_name(answer.event)
-            decided = None
-            if hooks is not None and hooks.handles("PreToolUse", name):
-                ask = functools.partial(
-                    hooks.decide,
-                    name,
-                    dict(answer.event.input),
-                    answer.tool_use_id,
-                    self.session_id,
-                )
-                verdict = yield CallUser(ask)
-                decided = verdict.value if isinstance(verdict, Returned) else None
-            decided = decided or self.permissions().decide(name)
-            if decided is not None:
-                outcome = Returned(decided)
-            else:
-                callback = self.config.can_use_tool
-                assert callback is not None
-                args = answering.permission_args(answer, self.session_id)
-                outcome = yield CallUser(callback, args)
-            body, interrupt = answering.confirmation(answer, outcome)
-            self.conversation.note_confirmation(answer.event, answer.tool_use_id, body)
+            body, interrupt = yield from self._confirm(answer)
         if self.closed():  # disconnect() while the handler ran
             return
         conversation = self.conversation
@@ -254,6 +222,72 @@ class Reader:
         self.inbox.absorb(conversation.on_answer_reply(reply))
         if interrupt:
             yield from self._interrupt()
+
+    def _run_tool(self, answer: RunCustomTool) -> Step[tuple[dict[str, Any], bool]]:
+        """Run a client-side tool (between its hooks, if any match): the result to post,
+        and whether a hook asked to stop the turn."""
+        event, hooks = answer.event, self.config.hooks
+        tool = self.tools[event.name]
+        stop = False
+        if hooks is not None and _hooked(hooks, event.name):
+            run = functools.partial(
+                hooks.run_tool, tool, dict(event.input), answer.tool_use_id, self.session_id
+            )
+            outcome = yield CallUser(run)
+            if isinstance(outcome, Returned):  # the hooks' runner never raises
+                stop = bool(outcome.value.stop)
+                outcome = Returned(outcome.value.value)
+        else:
+            if tool.takes_args:  # the official SDK's handler(args)
+                handler = functools.partial(tool.handler, dict(event.input))
+            else:
+                handler = functools.partial(tool.handler, **event.input)
+            outcome = yield CallUser(handler, in_thread=True)
+        return answering.tool_result(answer, outcome), stop
+
+    def _confirm(self, answer: AskPermission) -> Step[tuple[dict[str, Any], bool]]:
+        """Decide a confirmation: the ``PreToolUse`` hooks, then the client's rules, then
+        ``can_use_tool``. The ``user.tool_confirmation`` and whether to interrupt after it."""
+        name, hooks = permission_name(answer.event), self.config.hooks
+        decided = None
+        if hooks is not None and hooks.handles("PreToolUse", name):
+            ask = functools.partial(
+                hooks.decide, name, dict(answer.event.input), answer.tool_use_id, self.session_id
+            )
+            verdict = yield CallUser(ask)
+            decided = verdict.value if isinstance(verdict, Returned) else None
+        decided = decided or self.permissions().decide(name)
+        callback = self.config.can_use_tool
+        if decided is None and callback is None:  # the toolset asked for the hooks' sake only
+            hooked = canonical_tool_name(name) in self.config.hook_asked_tools
+            decided = PermissionResultAllow() if hooked else PermissionResultDeny(message=_NOBODY)
+        if decided is not None:
+            outcome: EffectResult = Returned(decided)
+        else:
+            assert callback is not None
+            outcome = yield CallUser(callback, answering.permission_args(answer, self.session_id))
+        body, interrupt = answering.confirmation(answer, outcome)
+        self.conversation.note_confirmation(answer.event, answer.tool_use_id, body)
+        return body, interrupt
+
+    def _observe(self, answer: ObserveToolResult) -> Step[None]:
+        """Show a server-side tool's result to the ``PostToolUse`` hooks; interrupt the turn
+        if one says ``continue_: False``."""
+        hooks = self.config.hooks
+        assert hooks is not None
+        result = answer.result
+        run = functools.partial(
+            hooks.observe,
+            permission_name(answer.tool_use),
+            dict(answer.tool_use.input),
+            answer.tool_use_id,
+            self.session_id,
+            [block_to_wire(block) for block in result.content or ()],
+            bool(result.is_error),
+        )
+        outcome = yield CallUser(run)
+        if isinstance(outcome, Returned) and outcome.value:
+            yield from self._interrupt(why="a PostToolUse hook asked to stop")
 
     def _enforce(self, limit: str) -> Step[None]:
         """``max_turns``: interrupt the turn. ``max_budget_usd``: read the session's USD

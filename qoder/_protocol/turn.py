@@ -72,6 +72,7 @@ from .outputs import (
     AskPermission,
     Deliver,
     EnforceLimit,
+    ObserveToolResult,
     Output,
     RunCustomTool,
     TurnComplete,
@@ -101,7 +102,9 @@ class Conversation:
 
     ``custom_tool_names`` are the custom tools with a registered handler; ``handles_permissions``
     says that ``can_use_tool`` is set, and ``answers_permission(tool_name)`` (when given)
-    whether the client answers a confirmation of that tool by itself (its permission rules).
+    whether the client answers a confirmation of that tool by itself (its permission rules);
+    ``observes_result(tool_name)`` whether a server-side tool's result is to be shown to the
+    ``PostToolUse`` hooks (an :class:`ObserveToolResult`).
     ``max_model_requests`` is the options' ``max_turns``; ``watch_cost`` asks for an
     :class:`EnforceLimit` after each model request (``max_budget_usd``). ``dedupe_capacity``
     bounds the ids remembered for dedupe,
@@ -117,6 +120,7 @@ class Conversation:
         custom_tool_names: Collection[str] = (),
         handles_permissions: bool = False,
         answers_permission: Callable[[str], bool] | None = None,
+        observes_result: Callable[[str], bool] | None = None,
         max_model_requests: int | None = None,
         watch_cost: bool = False,
         include_partial_messages: bool = False,
@@ -133,6 +137,7 @@ class Conversation:
         self._custom_tool_names = frozenset(custom_tool_names)
         self._handles_permissions = handles_permissions
         self._answers_permission = answers_permission
+        self._observes_result = observes_result
         self._max_requests = max_model_requests
         self._watch_cost = watch_cost
         self._include_partial = include_partial_messages
@@ -527,7 +532,16 @@ class Conversation:
         )
         turn_id = event.turn_id or turn.corr.first_turn_id
         message = UserMessage((block,), uuid=event_id, session_id=self.session_id, turn_id=turn_id)
-        return [Deliver(message)]
+        out: list[Output] = [Deliver(message)]
+        tool_use = turn.corr.tool_uses.get(ref or "")
+        observes = self._observes_result
+        if (
+            observes is not None
+            and isinstance(tool_use, (e.AgentToolUse, e.AgentMCPToolUse))
+            and observes(permission_name(tool_use))
+        ):
+            out.append(ObserveToolResult(tool_use, ref or "", event))
+        return out
 
     def _on_thinking(
         self, turn: TurnRecord, event: e.AgentThinking, event_id: str | None

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from qoder import ResultMessage, tool
+from qoder import tool
 from qoder.hooks import HookMatcher
 from qoder.mcp import create_sdk_mcp_server
 from qoder.testing import ServedCloud
@@ -109,16 +109,22 @@ def test_pre_and_post_tool_use_hooks_around_client_and_server_tools(
         "PreToolUse": [HookMatcher(matcher="^mcp__calc__|^Bash$", hooks=[check_tool])],
         "PostToolUse": [HookMatcher(hooks=[audit])],
     }
-    opts = options(served, mcp_servers={"calc": calculator()}, hooks=hooks, can_use_tool=None)
+    opts = options(served, mcp_servers={"calc": calculator()}, hooks=hooks)
     with facade.client(opts) as client:
         added = result_of(client.turn("use the mcp__calc__add tool to add 1 and 2"))
-        denied = client.turn("run the command `ls`")
+        denied = result_of(client.turn("run the command `ls`"))
+        read = result_of(client.turn("read the file README.md"))
     assert added.result == "The mcp__calc__add tool returned 3."
-    result = denied[-1]
-    assert isinstance(result, ResultMessage)
-    assert seen[:2] == [("pre", "mcp__calc__add"), ("post", "mcp__calc__add")]
-    # the default agent's bash is always_allow: the server never asks, so no hook can deny it
-    assert result.subtype == "success"
+    # Bash is always_allow on this agent: the hook's matcher made it ask, and the hook denied
+    assert denied.result == 'The bash tool was denied, so I did not use it: "No shell from hooks."'
+    assert read.result is not None
+    assert read.result.startswith("Here is README.md:")
+    assert seen == [
+        ("pre", "mcp__calc__add"),
+        ("post", "mcp__calc__add"),
+        ("pre", "Bash"),  # its error result goes to PostToolUseFailure, which audit is not on
+        ("post", "Read"),  # a server-side tool's result, observed
+    ]
 
 
 def test_a_pre_tool_use_hook_decides_a_confirmation(facade: Facade, served: ServedCloud) -> None:
