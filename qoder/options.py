@@ -897,6 +897,7 @@ def resolve_options(
     custom_tools, builtin_tools = split_tools(opts.tools)
     system_prompt, append_system_prompt = resolve_system_prompt(opts.system_prompt)
     mcp_servers, mcp_toolsets = agent_declarations(opts.mcp_servers or {})
+    disallowed = tool_names("disallowed_tools", opts.disallowed_tools)
     hooks = None
     hook_asked: frozenset[str] = frozenset()
     if opts.hooks and any(opts.hooks.values()):
@@ -925,7 +926,7 @@ def resolve_options(
         vault_ids=opts.vault_ids if opts.vault_ids is not None else target.vault_ids,
         max_credit_cost=opts.max_credit_cost,
         include_partial_messages=opts.include_partial_messages,
-        tools=(*custom_tools, *extra_tools),
+        tools=(*custom_tools, *(t for t in extra_tools if t.name not in disallowed)),
         can_use_tool=opts.can_use_tool,
         on_auth_expired=opts.on_auth_expired,
         max_retries=opts.max_retries,
@@ -940,7 +941,7 @@ def resolve_options(
         model=opts.model,
         builtin_tools=builtin_tools,
         allowed_tools=tool_names("allowed_tools", opts.allowed_tools),
-        disallowed_tools=tool_names("disallowed_tools", opts.disallowed_tools),
+        disallowed_tools=disallowed,
         permission_mode=resolve_permission_mode(opts.permission_mode),
         max_turns=opts.max_turns,
         max_budget_usd=None if opts.max_budget_usd is None else float(opts.max_budget_usd),

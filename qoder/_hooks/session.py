@@ -17,7 +17,7 @@ from .._protocol.config import LocalTool
 from .inputs import post_tool_use_failure_input, post_tool_use_input, pre_tool_use_input
 from .matching import matching_callbacks, official_tool_name
 from .run import run_hooks
-from .tools import HookedToolCall, permission_from_hooks, run_tool_with_hooks
+from .tools import HookedToolCall, failed_closed, permission_from_hooks, run_tool_with_hooks
 
 __all__ = ["SessionHooks"]
 
@@ -107,4 +107,8 @@ class SessionHooks:
             tool_use_id,
             permission_mode=self._permission_mode,
         )
-        return permission_from_hooks(await run_hooks(self._hooks, hook_input, tool_use_id))
+        outcome = await run_hooks(self._hooks, hook_input, tool_use_id)
+        decision = permission_from_hooks(outcome)
+        if decision is None and outcome.errors:
+            return failed_closed(outcome)
+        return decision

@@ -33,7 +33,7 @@ from .combine import HookOutcome
 from .inputs import post_tool_use_failure_input, post_tool_use_input, pre_tool_use_input
 from .run import run_hooks
 
-__all__ = ["HookedToolCall", "permission_from_hooks", "run_tool_with_hooks"]
+__all__ = ["HookedToolCall", "failed_closed", "permission_from_hooks", "run_tool_with_hooks"]
 
 Hooks = Mapping[str, Sequence[Any]]
 DENIED = "The call was denied by a PreToolUse hook."
@@ -51,6 +51,13 @@ def permission_from_hooks(outcome: HookOutcome) -> PermissionDecision | None:
     if outcome.permission_decision == "allow":
         return PermissionResultAllow(updated_input=outcome.updated_input)
     return None
+
+
+def failed_closed(outcome: HookOutcome) -> PermissionResultDeny:
+    """The denial a ``PreToolUse`` hook that raised or timed out stands for: a permission
+    decision fails closed."""
+    message = f"A PreToolUse hook failed, so the call is denied: {outcome.errors[0]}"
+    return PermissionResultDeny(message=message)
 
 
 @attrs.frozen
@@ -151,6 +158,8 @@ async def run_tool_with_hooks(
     )
     pre = await run_hooks(hooks, pre_input, tool_use_id)
     decision = permission_from_hooks(pre)
+    if decision is None and pre.errors:  # a permission decision fails closed
+        decision = failed_closed(pre)
     if pre.permission_decision == "ask":
         decision = await _ask(can_use_tool, tool, given, tool_use_id, session_id)
     if isinstance(decision, PermissionResultDeny):

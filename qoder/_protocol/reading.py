@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from . import answering
 from . import requests as rq
-from .answers import PermissionResultAllow, PermissionResultDeny
+from .answers import PermissionResultAllow, PermissionResultDeny, ToolPermissionContext, decide
 from .calls import Caller
 from .config import LocalTool, SessionConfig, ToolHooks
 from .convert import block_to_wire
@@ -229,6 +229,12 @@ class Reader:
         event, hooks = answer.event, self.config.hooks
         tool = self.tools[event.name]
         stop = False
+        gated = hooks is not None and hooks.handles("PreToolUse", event.name)
+        if event.name.startswith("mcp__") and not gated:  # a bridged MCP tool: permissions
+            denial = yield from self._mcp_permission(answer)
+            if denial is not None:
+                denied = {"content": [{"type": "text", "text": denial}], "is_error": True}
+                return answering.tool_result(answer, Returned(denied)), False
         if hooks is not None and _hooked(hooks, event.name):
             run = functools.partial(
                 hooks.run_tool, tool, dict(event.input), answer.tool_use_id, self.session_id
@@ -244,6 +250,24 @@ class Reader:
                 handler = functools.partial(tool.handler, **event.input)
             outcome = yield CallUser(handler, in_thread=True)
         return answering.tool_result(answer, outcome), stop
+
+    def _mcp_permission(self, answer: RunCustomTool) -> Step[str | None]:
+        """A bridged MCP tool is subject to the permission rules and ``can_use_tool``, as in
+        the official SDK: the reason it is denied, or ``None`` to run it."""
+        name = answer.event.name
+        decided: Any = self.permissions().decide(name)
+        callback = self.config.can_use_tool
+        if decided is None and callback is not None:
+            context = ToolPermissionContext(
+                tool_use_id=answer.tool_use_id, session_id=self.session_id, kind="mcp"
+            )
+            outcome = yield CallUser(callback, (name, dict(answer.event.input), context))
+            decided = outcome.value if isinstance(outcome, Returned) else False
+        allow, message = decide(decided, None) if decided is not None else (True, None)
+        if allow:
+            return None
+        self.conversation.note_denial(name, answer.tool_use_id, message or "")
+        return message or f"{name} was denied."
 
     def _confirm(self, answer: AskPermission) -> Step[tuple[dict[str, Any], bool]]:
         """Decide a confirmation: the ``PreToolUse`` hooks, then the client's rules, then

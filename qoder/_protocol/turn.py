@@ -283,14 +283,20 @@ class Conversation:
     ) -> None:
         """The client answers a confirmation with ``body`` (a ``user.tool_confirmation``): a
         denial is listed in the result's ``permission_denials``."""
-        turn = self._turn
-        if turn is not None and body.get("result") == "deny":
+        if body.get("result") == "deny":
             message = body.get("deny_message")
+            text = message if isinstance(message, str) else ""
+            self.note_denial(permission_name(event), tool_use_id, text)
+
+    def note_denial(self, tool_name: str, tool_use_id: str, message: str) -> None:
+        """The client denied a call of ``tool_name`` (listed in ``permission_denials``)."""
+        turn = self._turn
+        if turn is not None:
             turn.acc.add_denial(
                 {
-                    "tool_name": permission_name(event),
+                    "tool_name": tool_name,
                     "tool_use_id": tool_use_id,
-                    "message": message if isinstance(message, str) else "",
+                    "message": message,
                     "session_id": self.session_id,
                 }
             )

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from qoder import tool
+from qoder import PermissionResultDeny, tool
 from qoder.hooks import HookMatcher
 from qoder.mcp import create_sdk_mcp_server
 from qoder.testing import ServedCloud
@@ -28,8 +28,19 @@ async def add(args: dict[str, Any]) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": f"{args['a'] + args['b']:g}"}]}
 
 
+@tool("multiply", "Multiply two numbers", {"a": float, "b": float})
+async def multiply(args: dict[str, Any]) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": f"{args['a'] * args['b']:g}"}]}
+
+
+@tool
+def sum_of(numbers: list[float]) -> float:
+    """Add up a list of numbers."""
+    return sum(numbers)
+
+
 def calculator() -> Any:
-    return create_sdk_mcp_server(name="calc", version="1.0.0", tools=[add])
+    return create_sdk_mcp_server(name="calc", version="1.0.0", tools=[add, multiply, sum_of])
 
 
 def the_agent(cloud: RecordingCloud) -> dict[str, Any]:
@@ -51,7 +62,8 @@ def test_an_in_process_server_is_declared_and_called(
         result = result_of(client.turn("use the mcp__calc__add tool to add 15 and 27"))
     assert result.result == "The mcp__calc__add tool returned 42."
     custom = [t for t in declared_tools(cloud) if t.get("type") == "custom"]
-    assert [t["name"] for t in custom] == ["mcp__calc__add"]
+    names = [t["name"] for t in custom]
+    assert names == ["mcp__calc__add", "mcp__calc__multiply", "mcp__calc__sum_of"]
     assert custom[0]["input_schema"]["properties"].keys() == {"a", "b"}
 
 
@@ -144,3 +156,42 @@ def test_a_pre_tool_use_hook_decides_a_confirmation(facade: Facade, served: Serv
     with facade.client(options(served, hooks=hooks, can_use_tool=never)) as client:
         result = result_of(client.turn("run the command `ls`"))
     assert result.result == 'The bash tool was denied, so I did not use it: "No shell from hooks."'
+
+
+def test_mcp_tools_follow_the_permission_options(
+    facade: Facade, cloud: RecordingCloud, served: ServedCloud
+) -> None:
+    asked: list[str] = []
+
+    def decide(name: str, tool_input: dict[str, Any], context: Any) -> PermissionResultDeny:
+        asked.append(name)
+        return PermissionResultDeny(message="Not now.")
+
+    opts = options(
+        served,
+        mcp_servers={"calc": calculator()},
+        can_use_tool=decide,
+        disallowed_tools=["mcp__calc__multiply"],
+    )
+    with facade.client(opts) as client:
+        denied = result_of(client.turn("use the mcp__calc__add tool to add 1 and 2"))
+    assert asked == ["mcp__calc__add"]
+    assert denied.result == "The mcp__calc__add tool failed: Not now."
+    assert [d["tool_name"] for d in denied.permission_denials] == ["mcp__calc__add"]
+    names = [t["name"] for t in declared_tools(cloud) if t.get("type") == "custom"]
+    assert names == ["mcp__calc__add", "mcp__calc__sum_of"]  # multiply is not declared
+
+
+def test_allowed_mcp_tools_run_without_asking(facade: Facade, served: ServedCloud) -> None:
+    def never(*args: Any) -> bool:
+        raise AssertionError("can_use_tool was asked about an allowed tool")
+
+    opts = options(
+        served,
+        mcp_servers={"calc": calculator()},
+        can_use_tool=never,
+        allowed_tools=["mcp__calc__add"],
+    )
+    with facade.client(opts) as client:
+        result = result_of(client.turn("use the mcp__calc__add tool to add 1 and 2"))
+    assert result.result == "The mcp__calc__add tool returned 3."
