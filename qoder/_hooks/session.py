@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._protocol.answers import PermissionDecision
-from .._protocol.config import LocalTool
+from .._protocol.config import HookVerdict, LocalTool
+from .combine import HookOutcome
 from .inputs import post_tool_use_failure_input, post_tool_use_input, pre_tool_use_input
 from .matching import matching_callbacks, official_tool_name
 from .run import run_hooks
@@ -70,9 +71,9 @@ class SessionHooks:
         session_id: str,
         response: Any,
         is_error: bool,
-    ) -> bool:
+    ) -> HookVerdict:
         """Run the ``PostToolUse`` (``PostToolUseFailure``) hooks on a server-side tool's
-        result; whether one asked to stop the turn."""
+        result: whether one asked to stop the turn, and context for the agent."""
         name = official_tool_name(tool_name)
         if is_error:
             failure = " ".join(str(b.get("text", "")) for b in response if isinstance(b, dict))
@@ -93,8 +94,26 @@ class SessionHooks:
                 response,
                 permission_mode=self._permission_mode,
             )
-        outcome = await run_hooks(self._hooks, hook_input, tool_use_id)
-        return not outcome.continue_
+        return _verdict(await run_hooks(self._hooks, hook_input, tool_use_id))
+
+    def handles_event(self, event: str) -> bool:
+        """Whether a callback is registered for ``event`` (an event without a tool)."""
+        return bool(matching_callbacks(self._hooks, event, None))
+
+    async def run_event(
+        self, event: str, session_id: str, fields: Mapping[str, Any]
+    ) -> HookVerdict:
+        """Run the hooks of ``UserPromptSubmit``, ``Stop``, ``SessionStart`` or
+        ``SessionEnd`` with ``fields`` in their input."""
+        hook_input = {
+            "session_id": session_id,
+            "transcript_path": "",
+            "cwd": "",
+            "permission_mode": self._permission_mode,
+            "hook_event_name": event,
+            **fields,
+        }
+        return _verdict(await run_hooks(self._hooks, hook_input))
 
     async def decide(
         self, tool_name: str, tool_input: dict[str, Any], tool_use_id: str, session_id: str
@@ -112,3 +131,10 @@ class SessionHooks:
         if decision is None and outcome.errors:
             return failed_closed(outcome)
         return decision
+
+
+def _verdict(outcome: HookOutcome) -> HookVerdict:
+    blocked = (outcome.reason or "a hook blocked it") if outcome.blocked else None
+    return HookVerdict(
+        blocked=blocked, context=outcome.additional_context, stop=not outcome.continue_
+    )

@@ -15,7 +15,7 @@ import attrs
 from .effects import Timeouts
 from .specs import AgentSpec, EnvironmentSpec
 
-__all__ = ["HookedCall", "LocalTool", "SessionConfig", "ToolHooks"]
+__all__ = ["HookVerdict", "HookedCall", "LocalTool", "SessionConfig", "ToolHooks"]
 
 
 class LocalTool(Protocol):
@@ -36,6 +36,17 @@ class LocalTool(Protocol):
     def to_agent_tool(self) -> dict[str, Any]: ...
 
 
+@attrs.frozen
+class HookVerdict:
+    """What the hooks of one event said, as the core acts on it: ``blocked`` (the reason a
+    hook blocked, e.g. a prompt), ``context`` (text for the agent, sent as a
+    ``system.message``, §8.4), ``stop`` (a hook said ``continue_: False``)."""
+
+    blocked: str | None = None
+    context: str | None = None
+    stop: bool = False
+
+
 class HookedCall(Protocol):
     """A client-side tool call run between its hooks: what to post, and whether a hook
     asked to stop the turn."""
@@ -45,6 +56,9 @@ class HookedCall(Protocol):
 
     @property
     def stop(self) -> bool: ...
+
+    @property
+    def additional_context(self) -> str | None: ...
 
 
 class ToolHooks(Protocol):
@@ -69,6 +83,16 @@ class ToolHooks(Protocol):
         permission result), or ``None`` when they leave it to the rules and ``can_use_tool``."""
         ...
 
+    def handles_event(self, event: str) -> bool:
+        """Whether any callback is registered for ``event`` (an event without a tool)."""
+        ...
+
+    def run_event(self, event: str, session_id: str, fields: Mapping[str, Any]) -> Any:
+        """A coroutine running the hooks of ``event`` (``UserPromptSubmit``, ``Stop``,
+        ``SessionStart``, ``SessionEnd``) with ``fields`` in their input: a
+        :class:`HookVerdict`."""
+        ...
+
     def observe(
         self,
         tool_name: str,
@@ -79,7 +103,7 @@ class ToolHooks(Protocol):
         is_error: bool,
     ) -> Any:
         """A coroutine running the ``PostToolUse`` (or ``PostToolUseFailure``) hooks on a
-        server-side tool's result; it gives whether a hook asked to stop the turn."""
+        server-side tool's result: a :class:`HookVerdict` (``stop``, ``context``)."""
         ...
 
 

@@ -4,6 +4,7 @@
     ├── ConfigurationError          options or environment incomplete (raised by connect())
     ├── ClientStateError            a method called in the wrong lifecycle state
     ├── UnsupportedFeatureError     an official SDK method Cloud Agents has no counterpart for
+    ├── PromptBlockedError          a UserPromptSubmit hook blocked the prompt (nothing posted)
     ├── ProtocolError               the server broke the protocol beyond what can be carried on
     └── APIError                    a request failed
         ├── APIConnectionError      no response: connect failure, reset, ...
@@ -41,6 +42,7 @@ __all__ = [
     "InternalServerError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PromptBlockedError",
     "ProtocolError",
     "QoderError",
     "RateLimitError",
@@ -57,6 +59,10 @@ class QoderError(Exception):
 class UnsupportedFeatureError(QoderError, NotImplementedError):
     """A method of the official ``qoder-agent-sdk`` client that Cloud Agents cannot do (it
     drives a local ``qodercli``): the message says why, and what to use instead."""
+
+
+class PromptBlockedError(QoderError):
+    """A ``UserPromptSubmit`` hook blocked the prompt: ``query()`` posted nothing."""
 
 
 class ConfigurationError(QoderError):

@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from . import answering, connecting
+from . import answering, connecting, hooking
 from . import requests as rq
 from . import resource_requests as rr
 from .answers import PermissionDecision
@@ -60,7 +60,7 @@ from .effects import (
 from .errors import ClientStateError, ProtocolError
 from .events import Event
 from .inbox import Inbox
-from .messages import Message
+from .messages import Message, ResultMessage, SystemMessage
 from .permissions import PermissionPolicy, canonical_tool_name, check_permission_mode
 from .prompts import check_query_options, prompt_content
 from .reading import Reader
@@ -127,6 +127,7 @@ class SessionCore:
         self._tools: dict[str, LocalTool] = {}
         self.permissions = PermissionPolicy()
         """The client's own permission rules (``set_permission_mode()`` replaces them)."""
+        self._stop_continuations = 0  # Stop hooks that continued the conversation in a row
 
     @property
     def closed(self) -> bool:
@@ -184,13 +185,22 @@ class SessionCore:
             self.phase = Phase.CLOSED
             raise
         self.phase = Phase.CONNECTED
+        source = {"source": "resume" if resume is not None else "startup"}
+        session_id = self.session_id or ""
+        yield from hooking.session_event(config.hooks, "SessionStart", session_id, source)
 
     def disconnect(self) -> Flow[None]:
         """Stop a reader wherever it is, close the stream and the HTTP client the facade made.
         Idempotent."""
         if self.phase is Phase.CLOSED:
             return
+        connected = self.phase is Phase.CONNECTED
         self.phase = Phase.CLOSED
+        if connected and self.config is not None:
+            reason = {"reason": "other"}
+            yield from hooking.session_event(
+                self.config.hooks, "SessionEnd", self.session_id or "", reason
+            )
         if self.stream is not None:
             self.stream.gone("the client disconnected")
         if self._reading:
@@ -220,8 +230,18 @@ class SessionCore:
                 f"query(session_id={session_id!r}): this client is attached to session "
                 f"{conversation.session_id}; use another client (resume=...) for another session"
             )
-        content = prompt_content(prompt)
-        request = self._events_request([rq.user_message(content)])
+        self._stop_continuations = 0
+        yield from self._post_prompt(prompt_content(prompt), wake=True)
+
+    def _post_prompt(self, content: str | list[Any], *, wake: bool) -> Flow[None]:
+        """Post one ``user.message`` (with the hooks' ``system.message``) and start its turn."""
+        conversation = self._require_conversation()
+        pending = self._require_reader().pending_context
+        hooks = self._require_config().hooks
+        notes = yield from hooking.prompt_submitted(
+            hooks, conversation.session_id, content, pending
+        )
+        request = self._events_request([rq.user_message(content), *notes])
         conversation.begin_turn()  # only once the prompt is known to be sendable
         self.inbox.clear_answers()
         self._require_stream().retry()  # a new turn tries a lost stream again
@@ -230,8 +250,10 @@ class SessionCore:
         except BaseException:
             conversation.abort_turn()
             raise
+        pending.clear()  # the context went with this prompt
         self.inbox.absorb(conversation.on_post_reply(reply))
-        yield from self._wake_reader()
+        if wake:
+            yield from self._wake_reader()
 
     def respond(
         self,
@@ -348,10 +370,29 @@ class SessionCore:
                 popped = self.inbox.pop_message()
                 if popped is not None:
                     message, ends = popped
+                    if ends is not None and isinstance(message, ResultMessage):
+                        continued = yield from self._continue_on_stop(message)
+                        if continued is not None:
+                            return Delivery(continued, False)
                     last = stop_turn is not None and ends is not None and ends >= stop_turn
                     return Delivery(message, last)
                 if not (yield from self._require_reader().progress()):
                     return None
+
+    def _continue_on_stop(self, result: ResultMessage) -> Flow[Message | None]:
+        """Run the ``Stop`` hooks on a turn's result; if one blocks, post its reason as the
+        next prompt and hand out, instead of the result, a ``SystemMessage`` that says so
+        (``stop_hook_continued``, with the reason and the result)."""
+        config = self._require_config()
+        reason = yield from hooking.stop_requested(
+            config.hooks, result.session_id, result, self._stop_continuations
+        )
+        if reason is None:
+            self._stop_continuations = 0
+            return None
+        self._stop_continuations += 1
+        yield from self._post_prompt(reason, wake=False)
+        return SystemMessage("stop_hook_continued", {"reason": reason, "result": result})
 
     def next_event(self, method: str | None) -> Flow[Event | None]:
         """Read until a raw event can be handed out (``receive_events()``), or ``None``;

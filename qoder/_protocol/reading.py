@@ -19,7 +19,7 @@ from . import answering
 from . import requests as rq
 from .answers import PermissionResultAllow, PermissionResultDeny, ToolPermissionContext, decide
 from .calls import Caller
-from .config import LocalTool, SessionConfig, ToolHooks
+from .config import HookVerdict, LocalTool, SessionConfig, ToolHooks
 from .convert import block_to_wire
 from .costs import usd_cost
 from .effects import (
@@ -85,6 +85,8 @@ class Reader:
         self.tools = tools
         self.closed = closed
         self.permissions = permissions
+        self.pending_context: list[str] = []
+        """Hooks' context for the agent, sent with the next user message (§8.4)."""
         """The permission rules as they stand (``set_permission_mode()`` changes them)."""
         self.session_id = conversation.session_id
 
@@ -204,15 +206,17 @@ class Reader:
                 yield from self._observe(answer)
             self.inbox.answered()
             return
+        context = None
         if isinstance(answer, RunCustomTool):
-            body, interrupt = yield from self._run_tool(answer)
+            body, interrupt, context = yield from self._run_tool(answer)
         else:
             body, interrupt = yield from self._confirm(answer)
         if self.closed():  # disconnect() while the handler ran
             return
         conversation = self.conversation
         try:
-            reply = yield from self.caller.call(rq.send_events(self.session_id, [body]))
+            events = [body, rq.system_message(context)] if context else [body]
+            reply = yield from self.caller.call(rq.send_events(self.session_id, events))
         except QoderError as failure:  # the turn ends with this error rather than hang
             self.inbox.clear_answers()
             reason = f"could not post the answer: {self.caller.redact(str(failure))}"
@@ -223,25 +227,25 @@ class Reader:
         if interrupt:
             yield from self._interrupt()
 
-    def _run_tool(self, answer: RunCustomTool) -> Step[tuple[dict[str, Any], bool]]:
+    def _run_tool(self, answer: RunCustomTool) -> Step[tuple[dict[str, Any], bool, str | None]]:
         """Run a client-side tool (between its hooks, if any match): the result to post,
-        and whether a hook asked to stop the turn."""
+        whether a hook asked to stop the turn, and the hooks' context for the agent."""
         event, hooks = answer.event, self.config.hooks
         tool = self.tools[event.name]
-        stop = False
+        stop, context = False, None
         gated = hooks is not None and hooks.handles("PreToolUse", event.name)
         if event.name.startswith("mcp__") and not gated:  # a bridged MCP tool: permissions
             denial = yield from self._mcp_permission(answer)
             if denial is not None:
                 denied = {"content": [{"type": "text", "text": denial}], "is_error": True}
-                return answering.tool_result(answer, Returned(denied)), False
+                return answering.tool_result(answer, Returned(denied)), False, None
         if hooks is not None and _hooked(hooks, event.name):
             run = functools.partial(
                 hooks.run_tool, tool, dict(event.input), answer.tool_use_id, self.session_id
             )
             outcome = yield CallUser(run)
             if isinstance(outcome, Returned):  # the hooks' runner never raises
-                stop = bool(outcome.value.stop)
+                stop, context = bool(outcome.value.stop), outcome.value.additional_context
                 outcome = Returned(outcome.value.value)
         else:
             if tool.takes_args:  # the official SDK's handler(args)
@@ -249,7 +253,7 @@ class Reader:
             else:
                 handler = functools.partial(tool.handler, **event.input)
             outcome = yield CallUser(handler, in_thread=True)
-        return answering.tool_result(answer, outcome), stop
+        return answering.tool_result(answer, outcome), stop, context
 
     def _mcp_permission(self, answer: RunCustomTool) -> Step[str | None]:
         """A bridged MCP tool is subject to the permission rules and ``can_use_tool``, as in
@@ -310,8 +314,12 @@ class Reader:
             bool(result.is_error),
         )
         outcome = yield CallUser(run)
-        if isinstance(outcome, Returned) and outcome.value:
-            yield from self._interrupt(why="a PostToolUse hook asked to stop")
+        verdict = outcome.value if isinstance(outcome, Returned) else None
+        if isinstance(verdict, HookVerdict):
+            if verdict.context:  # for the agent, with the next user message (§8.4)
+                self.pending_context.append(verdict.context)
+            if verdict.stop:
+                yield from self._interrupt(why="a PostToolUse hook asked to stop")
 
     def _enforce(self, limit: str) -> Step[None]:
         """``max_turns``: interrupt the turn. ``max_budget_usd``: read the session's USD

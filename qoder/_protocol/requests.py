@@ -388,6 +388,12 @@ def tool_confirmation(
     return event
 
 
+def system_message(text: str) -> dict[str, Any]:
+    """A ``system.message`` event param (§8.4): instructions for the rest of the turn. It
+    goes last in a request, directly after a ``user.message`` or ``user.custom_tool_result``."""
+    return {"type": "system.message", "content": [{"type": "text", "text": text}]}
+
+
 def interrupt(*, session_thread_id: str | None = None) -> dict[str, Any]:
     """A ``user.interrupt`` event param (§4.2); without a thread id it interrupts all."""
     event: dict[str, Any] = {"type": "user.interrupt"}

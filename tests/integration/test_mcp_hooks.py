@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from qoder import PermissionResultDeny, tool
+from qoder import PermissionResultDeny, ResultMessage, SystemMessage, tool
+from qoder.errors import PromptBlockedError
 from qoder.hooks import HookMatcher
 from qoder.mcp import create_sdk_mcp_server
 from qoder.testing import ServedCloud
@@ -195,3 +196,104 @@ def test_allowed_mcp_tools_run_without_asking(facade: Facade, served: ServedClou
     with facade.client(opts) as client:
         result = result_of(client.turn("use the mcp__calc__add tool to add 1 and 2"))
     assert result.result == "The mcp__calc__add tool returned 3."
+
+
+# --- hooks of events without a tool -------------------------------------------------------------
+
+
+def test_user_prompt_submit_blocks_or_adds_context(
+    facade: Facade, cloud: RecordingCloud, served: ServedCloud
+) -> None:
+    async def screen(hook_input: dict[str, Any], tool_use_id: Any, context: Any) -> Any:
+        if "password" in hook_input["prompt"]:
+            return {"decision": "block", "reason": "No secrets in prompts."}
+        return {
+            "hookSpecificOutput": {
+                "hookEventName": "UserPromptSubmit",
+                "additionalContext": "Answer in French.",
+            }
+        }
+
+    hooks = {"UserPromptSubmit": [HookMatcher(hooks=[screen])]}
+    with facade.client(options(served, hooks=hooks)) as client:
+        with pytest.raises(PromptBlockedError, match="No secrets in prompts"):
+            client.query("my password is hunter2")
+        told = result_of(client.turn("What are your instructions?"))
+    assert len(cloud.event_posts()) == 1  # the blocked prompt was never posted
+    assert told.result is not None
+    assert 'For this turn I was also told: "Answer in French."' in told.result
+
+
+def test_session_start_and_end_fire_at_connect_and_disconnect(
+    facade: Facade, served: ServedCloud
+) -> None:
+    fired: list[tuple[str, str]] = []
+
+    def note(hook_input: dict[str, Any], tool_use_id: Any, context: Any) -> Any:
+        detail = hook_input.get("source") or hook_input.get("reason") or ""
+        fired.append((hook_input["hook_event_name"], detail))
+        return {}
+
+    hooks = {
+        "SessionStart": [HookMatcher(hooks=[note])],
+        "SessionEnd": [HookMatcher(hooks=[note])],
+    }
+    with facade.client(options(served, hooks=hooks)) as client:
+        assert fired == [("SessionStart", "startup")]
+        session_id = client.session_id
+    assert fired == [("SessionStart", "startup"), ("SessionEnd", "other")]
+    with facade.client(options(served, hooks=hooks, resume=session_id)):
+        pass
+    assert fired[2] == ("SessionStart", "resume")
+
+
+def test_a_stop_hook_continues_the_conversation_a_bounded_number_of_times(
+    facade: Facade, served: ServedCloud
+) -> None:
+    calls: list[bool] = []
+
+    def keep_going(hook_input: dict[str, Any], tool_use_id: Any, context: Any) -> Any:
+        calls.append(hook_input["stop_hook_active"])
+        return {"decision": "block", "reason": "What's the capital of Spain?"}
+
+    hooks = {"Stop": [HookMatcher(hooks=[keep_going])]}
+    with facade.client(options(served, hooks=hooks)) as client:
+        messages = client.turn("What's the capital of France?")
+    continued = [m for m in messages if isinstance(m, SystemMessage)]
+    assert [m.subtype for m in continued] == ["stop_hook_continued"] * 3
+    assert continued[0].data["result"].result == "The capital of France is Paris."
+    final = messages[-1]
+    assert isinstance(final, ResultMessage)
+    assert final.result == "The capital of Spain is Madrid."
+    assert calls == [False, True, True, True]  # the fourth block is not followed: the bound
+
+
+def test_post_tool_use_context_goes_to_the_agent_with_the_result(
+    facade: Facade, cloud: RecordingCloud, served: ServedCloud
+) -> None:
+    def note(hook_input: dict[str, Any], tool_use_id: Any, context: Any) -> Any:
+        return {
+            "hookSpecificOutput": {
+                "hookEventName": "PostToolUse",
+                "additionalContext": "The user prefers whole numbers.",
+            }
+        }
+
+    hooks = {"PostToolUse": [HookMatcher(matcher="mcp__calc__add", hooks=[note])]}
+    opts = options(served, mcp_servers={"calc": calculator()}, hooks=hooks)
+    with facade.client(opts) as client:
+        client.turn("use the mcp__calc__add tool to add 1 and 2")
+    posted = [event["type"] for body in cloud.event_posts() for event in body.json()["events"]]
+    assert posted == ["user.message", "user.custom_tool_result", "system.message"]
+
+
+def test_a_pre_tool_use_hook_that_raises_fails_closed(facade: Facade, served: ServedCloud) -> None:
+    def broken(hook_input: dict[str, Any], tool_use_id: Any, context: Any) -> Any:
+        raise RuntimeError("policy service down")
+
+    hooks = {"PreToolUse": [HookMatcher(matcher="mcp__calc__add", hooks=[broken])]}
+    opts = options(served, mcp_servers={"calc": calculator()}, hooks=hooks)
+    with facade.client(opts) as client:
+        result = result_of(client.turn("use the mcp__calc__add tool to add 1 and 2"))
+    assert result.result is not None
+    assert result.result.startswith("The mcp__calc__add tool failed: A PreToolUse hook failed")
