@@ -22,11 +22,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import attrs
+import client_report
 import contenders as c
 import conversation
 import equivalence
+import latency
+import many
 import measure
 import report
+import startup
 import synthetic
 
 from qoder._protocol import convert
@@ -128,6 +132,26 @@ def machine_info() -> dict[str, str]:
     }
 
 
+def client_benchmarks(args: argparse.Namespace, decoding: float | None) -> tuple[str, str]:
+    """Per-turn overhead, throughput, start-up and many conversations, against the naive
+    client and the official ones, each against ``server.py``; (summary, sections)."""
+    rounds = args.client_rounds
+    began = time.perf_counter()
+    overhead = latency.overhead(rounds)
+    print(f"overhead done in {time.perf_counter() - began:.0f} s", file=sys.stderr)
+    throughput = latency.throughput(max(3, rounds - 2))
+    print(f"throughput done in {time.perf_counter() - began:.0f} s", file=sys.stderr)
+    start = startup.run(max(7, 2 * rounds + 1))
+    print(f"start-up done in {time.perf_counter() - began:.0f} s", file=sys.stderr)
+    crowd = many.run(max(2, rounds - 2), args.many)
+    print(f"many done in {time.perf_counter() - began:.0f} s", file=sys.stderr)
+    summary, body = client_report.render(
+        overhead=overhead, throughput=throughput, startup=start, many=crowd, decoding=decoding
+    )
+    print(summary, file=sys.stderr)
+    return summary, body
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=100_000)
@@ -143,12 +167,26 @@ def main() -> None:
         "--no-conversation", action="store_true", help="skip the conversation benchmark"
     )
     parser.add_argument(
+        "--no-client", action="store_true", help="skip overhead/throughput/start-up/many"
+    )
+    parser.add_argument("--client-rounds", type=int, default=5, help="rounds of the client runs")
+    parser.add_argument(
+        "--client-only",
+        action="store_true",
+        help="run only the client benchmarks (overhead, throughput, start-up, many) and print",
+    )
+    parser.add_argument("--many", type=int, default=1000, help="conversations of the many run")
+    parser.add_argument(
         "--conversation-only",
         action="store_true",
         help="run only the conversation benchmark and print it; no file written",
     )
     args = parser.parse_args()
     began = time.perf_counter()
+    if args.client_only:
+        summary, body = client_benchmarks(args, decoding=None)
+        print(summary + "\n" + body)
+        return
     if args.conversation_only:
         result = conversation.run(args.turns)
         print(report.render_conversation(result, machine_info()))
@@ -216,6 +254,11 @@ def main() -> None:
     if only:
         print(text)
         return
+    if not args.no_client:
+        decoding = report.primary_ratio(timings, "ours_stdlib", "ceiling")
+        summary, body = client_benchmarks(args, decoding=decoding)
+        title, _, rest = text.partition("\n\n")
+        text = f"{title}\n\n{summary}\n{rest}\n---\n\n{body}"
     if not args.no_conversation:
         result = conversation.run(args.turns)
         text += "\n---\n\n" + report.render_conversation(result, machine)

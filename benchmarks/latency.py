@@ -1,0 +1,341 @@
+"""Per-turn overhead and throughput against the independent server (``server.py``).
+
+``python latency.py`` runs, against one ``server.py`` process, each client in a child process
+of its own, the clients taking turns round by round:
+
+* **overhead**: warm-up turns, then one conversation of ``--turns`` turns; for each turn the
+  client's latency (just before the prompt is sent to the turn's result in hand) minus the
+  server's own time for it (its POST body in to the turn's last event handed to the socket);
+  a run's figure is the median over its turns, a client's the median over the rounds;
+* **throughput**: one turn of ``--bulk`` ``agent.message`` events through ``receive_response()``
+  (ours) or the naive reader's split + ``json.loads``; events per second.
+
+``python latency.py child CLIENT MODE BASE_URL N`` is what a child runs (prints one JSON line);
+``--profile`` in a child prints a cProfile of the measured part to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import json
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+TOKEN = "bench-token"
+AGENT, ENVIRONMENT = "agent_default", "env_default"
+WARMUP = 5
+CLIENTS = ("ours_sync", "ours_async", "naive_sync", "naive_async", "qca")
+THROUGHPUT_CLIENTS = ("ours_sync", "ours_async", "naive_sync", "naive_async")
+
+
+def prompt(n: int) -> str:
+    return f"Task {n}: look at the repository and report what you find."
+
+
+# --- the children ----------------------------------------------------------------------------
+
+
+def _options(base_url: str) -> Any:
+    from qoder import QoderAgentOptions
+
+    return QoderAgentOptions(auth=TOKEN, base_url=base_url, agent=AGENT, environment=ENVIRONMENT)
+
+
+def _ours_sync(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
+    from qoder import ResultMessage, SyncClient
+
+    def conversation(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
+        times = []
+        with SyncClient(_options(base_url)) as client:
+            if prof is not None:
+                prof.enable()
+            for text in texts:
+                start = time.monotonic()
+                client.query(text)
+                posted = time.monotonic()
+                count = 0
+                for message in client.receive_response():
+                    count += 1
+                    if isinstance(message, ResultMessage):
+                        assert not message.is_error, message
+                times.append((start, posted, time.monotonic(), count))
+            if prof is not None:
+                prof.disable()
+            return client.session_id, times
+
+    conversation([prompt(0)] * WARMUP, None)
+    return _measure(conversation, prompts, profile)
+
+
+def _ours_async(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
+    from qoder import AsyncClient, ResultMessage
+
+    async def run(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
+        times = []
+        async with AsyncClient(_options(base_url)) as client:
+            if prof is not None:
+                prof.enable()
+            for text in texts:
+                start = time.monotonic()
+                await client.query(text)
+                posted = time.monotonic()
+                count = 0
+                async for message in client.receive_response():
+                    count += 1
+                    if isinstance(message, ResultMessage):
+                        assert not message.is_error, message
+                times.append((start, posted, time.monotonic(), count))
+            if prof is not None:
+                prof.disable()
+            return client.session_id, times
+
+    def conversation(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
+        return asyncio.run(run(texts, prof))
+
+    conversation([prompt(0)] * WARMUP, None)
+    return _measure(conversation, prompts, profile)
+
+
+def _naive_sync(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
+    from naive import NaiveClient
+
+    def conversation(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
+        client = NaiveClient(base_url, TOKEN)
+        times = []
+        try:
+            client.connect(AGENT, ENVIRONMENT)
+            if prof is not None:
+                prof.enable()
+            for text in texts:
+                start = time.monotonic()
+                echo = client.post(text)
+                posted = time.monotonic()
+                client.read_turn(echo)
+                times.append((start, posted, time.monotonic(), 0))
+            if prof is not None:
+                prof.disable()
+        finally:
+            client.close()
+        return client.session_id, times
+
+    conversation([prompt(0)] * WARMUP, None)
+    return _measure(conversation, prompts, profile)
+
+
+def _naive_async(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
+    from naive import AsyncNaiveClient
+
+    async def run(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
+        client = AsyncNaiveClient(base_url, TOKEN)
+        times = []
+        try:
+            await client.connect(AGENT, ENVIRONMENT)
+            if prof is not None:
+                prof.enable()
+            for text in texts:
+                start = time.monotonic()
+                echo = await client.post(text)
+                posted = time.monotonic()
+                await client.read_turn(echo)
+                times.append((start, posted, time.monotonic(), 0))
+            if prof is not None:
+                prof.disable()
+        finally:
+            await client.close()
+        return client.session_id, times
+
+    def conversation(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
+        return asyncio.run(run(texts, prof))
+
+    conversation([prompt(0)] * WARMUP, None)
+    return _measure(conversation, prompts, profile)
+
+
+def _qca(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
+    import qca as sdk
+
+    def conversation(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
+        times = []
+        with sdk.Managed(access_token=TOKEN, base_url=base_url) as client:
+            session_id = client.sessions.create(agent=AGENT, environment_id=ENVIRONMENT).id
+            assert session_id is not None
+            with client.sessions.events.resumable_stream(session_id) as stream:
+                for text in texts:
+                    start = time.monotonic()
+                    message: Any = {
+                        "type": "user.message",
+                        "content": [{"type": "text", "text": text}],
+                    }
+                    reply = client.sessions.events.send(session_id, events=[message])
+                    echo = next(i.id for i in reply.data or () if i.type == "user.message")
+                    started = False
+                    for event in stream:
+                        if not started:
+                            started = event.id == echo
+                        elif event.type == "session.status_idle":
+                            break
+                    times.append((start, start, time.monotonic(), 0))
+        return session_id, times
+
+    conversation([prompt(0)] * WARMUP, None)
+    return _measure(conversation, prompts, profile)
+
+
+CHILDREN = {
+    "ours_sync": _ours_sync,
+    "ours_async": _ours_async,
+    "naive_sync": _naive_sync,
+    "naive_async": _naive_async,
+    "qca": _qca,
+}
+
+
+def _measure(conversation: Any, prompts: list[str], profile: bool) -> dict[str, Any]:
+    prof = cProfile.Profile() if profile else None
+    session_id, times = conversation(prompts, prof)
+    if prof is not None:
+        stats = pstats.Stats(prof, stream=sys.stderr)
+        stats.sort_stats("tottime").print_stats(45)
+        stats.sort_stats("cumulative").print_stats(60)
+    return {"session": session_id, "times": times}
+
+
+def child(argv: list[str]) -> None:
+    client, mode, base_url, n = argv[0], argv[1], argv[2], int(argv[3])
+    profile = "--profile" in argv
+    prompts = [prompt(i) for i in range(1, n + 1)] if mode == "turns" else [f"bulk:{n}"]
+    print(json.dumps(CHILDREN[client](base_url, prompts, profile)), flush=True)
+
+
+# --- the parent ------------------------------------------------------------------------------
+
+
+@contextmanager
+def served(keepalive: float = 1.0) -> Iterator[str]:
+    """Run ``server.py`` in a process of its own; yield its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "server.py"), "--keepalive", str(keepalive)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        port = int(line.split()[1])
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        import httpx
+
+        try:
+            httpx.post(f"http://127.0.0.1:{port}/_bench/quit", timeout=2)
+            process.wait(5)
+        except Exception:
+            process.kill()
+            process.wait()
+
+
+def server_turns(base_url: str) -> dict[str, dict[int, float]]:
+    """The server's own time of each turn, by session and turn number."""
+    import httpx
+
+    root = base_url.rsplit("/v1", 1)[0]
+    turns: dict[str, dict[int, float]] = {}
+    for row in httpx.get(f"{root}/_bench/turns", timeout=10).json():
+        turns.setdefault(row["session"], {})[row["n"]] = row["sent"] - row["received"]
+    return turns
+
+
+def run_child(
+    client: str, mode: str, base_url: str, n: int, timeout: float = 120
+) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "child", client, mode, base_url, str(n)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=HERE,
+    )
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1:] or ["failed"]}
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def overhead(
+    rounds: int = 5, turns: int = 100, clients: tuple[str, ...] = CLIENTS
+) -> dict[str, Any]:
+    """Per client: median per-turn overhead (ms) of each round, and of the rounds."""
+    per: dict[str, list[float]] = {c: [] for c in clients}
+    latency: dict[str, list[float]] = {c: [] for c in clients}
+    server: dict[str, list[float]] = {c: [] for c in clients}
+    errors: dict[str, str] = {}
+    with served() as base_url:
+        for _ in range(rounds):
+            for client in clients:
+                got = run_child(client, "turns", base_url, turns)
+                if "error" in got:
+                    errors[client] = " ".join(got["error"])
+                    continue
+                own = server_turns(base_url).get(got["session"], {})
+                laps = [end - start for start, _, end, _ in got["times"]]
+                costs = [own.get(i + 1, 0.0) for i in range(len(laps))]
+                per[client].append(
+                    statistics.median(a - b for a, b in zip(laps, costs, strict=True)) * 1e3
+                )
+                latency[client].append(statistics.median(laps) * 1e3)
+                server[client].append(statistics.median(costs) * 1e3)
+    return {
+        "rounds": rounds,
+        "turns": turns,
+        "overhead_ms": per,
+        "latency_ms": latency,
+        "server_ms": server,
+        "errors": errors,
+    }
+
+
+def throughput(
+    rounds: int = 5, events: int = 50_000, clients: tuple[str, ...] = THROUGHPUT_CLIENTS
+) -> dict[str, Any]:
+    """Per client: events/s of one turn of ``events`` agent messages, each round."""
+    rates: dict[str, list[float]] = {c: [] for c in clients}
+    errors: dict[str, str] = {}
+    with served() as base_url:
+        for _ in range(rounds):
+            for client in clients:
+                got = run_child(client, "bulk", base_url, events)
+                if "error" in got:
+                    errors[client] = " ".join(got["error"])
+                    continue
+                _, posted, end, _ = got["times"][0]
+                rates[client].append(events / (end - posted))
+    return {"rounds": rounds, "events": events, "events_per_s": rates, "errors": errors}
+
+
+def main(argv: list[str]) -> None:
+    if argv and argv[0] == "child":
+        child(argv[1:])
+        return
+    rounds = int(argv[0]) if argv else 5
+    result = overhead(rounds)
+    for client, values in result["overhead_ms"].items():
+        if values:
+            print(
+                f"{client:12s} overhead median {statistics.median(values):.3f} ms "
+                f"(runs {', '.join(f'{v:.2f}' for v in values)}); latency "
+                f"{statistics.median(result['latency_ms'][client]):.3f} ms, server "
+                f"{statistics.median(result['server_ms'][client]) * 1e3:.0f} µs"
+            )
+    print(result["errors"])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
