@@ -87,6 +87,20 @@ def parse_timestamp_ns(text: str | None) -> int | None:
     return seconds * 1_000_000_000 + int(fraction)
 
 
+def _canonical(text: str) -> bool:
+    """``YYYY-MM-DDTHH:MM:SS[.fff…]Z``: stamps of this shape and one length sort as text."""
+    return (
+        text[-1:] == "Z"
+        and len(text) >= 20
+        and text[4] == "-"
+        and text[7] == "-"
+        and text[10] == "T"
+        and text[13] == ":"
+        and text[16] == ":"
+        and (len(text) == 20 or text[19] == ".")
+    )
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -201,10 +215,13 @@ class ResultAccumulator:
         "_credits",
         "_denials",
         "_first_ns",
+        "_first_text",
         "_last_ns",
+        "_last_text",
         "_model_usage",
         "_requests",
         "_session_cost",
+        "_shape",
         "_stamps",
         "_start_models",
         "_text",
@@ -226,6 +243,8 @@ class ResultAccumulator:
         self._stamps = 0
         self._first_ns = 0
         self._last_ns = 0
+        self._shape = 0  # the length of the canonical stamps seen so far; 0: parse each one
+        self._first_text = self._last_text = ""
         self._warnings: list[str] = []
         self._warnings_dropped = 0
 
@@ -239,9 +258,27 @@ class ResultAccumulator:
 
         The earliest and latest stamps count, whatever order they arrive in.
         """
+        if not processed_at:
+            return
+        shape = self._shape
+        if shape and len(processed_at) == shape and _canonical(processed_at):
+            # Every stamp so far had this one canonical shape: text order is time order,
+            # and only the earliest and latest are parsed, once, at the end.
+            if processed_at < self._first_text:
+                self._first_text = processed_at
+            elif processed_at > self._last_text:
+                self._last_text = processed_at
+            self._stamps += 1
+            return
         ns = parse_timestamp_ns(processed_at)
         if ns is None:
             return
+        if not self._stamps and _canonical(processed_at):
+            self._shape = len(processed_at)
+            self._first_text = self._last_text = processed_at
+            self._stamps = 1
+            return
+        self._leave_text_mode()
         if not self._stamps:
             self._first_ns = self._last_ns = ns
         elif ns < self._first_ns:
@@ -249,6 +286,19 @@ class ResultAccumulator:
         elif ns > self._last_ns:
             self._last_ns = ns
         self._stamps += 1
+
+    def _leave_text_mode(self) -> None:
+        """A stamp of another shape came: from now on every stamp is parsed."""
+        if self._shape:
+            self._shape = 0
+            self._first_ns = parse_timestamp_ns(self._first_text) or 0
+            self._last_ns = parse_timestamp_ns(self._last_text) or 0
+
+    def _span_ns(self) -> int:
+        if self._shape:
+            first = parse_timestamp_ns(self._first_text) or 0
+            return (parse_timestamp_ns(self._last_text) or 0) - first
+        return self._last_ns - self._first_ns
 
     def add_message(self, event: AgentMessageEvent) -> None:
         """Add the text of an ``agent.message``; other threads and other blocks add none."""
@@ -311,7 +361,7 @@ class ResultAccumulator:
     ) -> ResultMessage:
         """The result message of the turn as it stands, ended by ``ending``."""
         # One timestamp spans no time: fall back to the client's clock (§6.5).
-        api_ms = (self._last_ns - self._first_ns) // 1_000_000 if self._stamps >= 2 else duration_ms
+        api_ms = self._span_ns() // 1_000_000 if self._stamps >= 2 else duration_ms
         return ResultMessage(
             subtype=ending.subtype,
             duration_ms=duration_ms,

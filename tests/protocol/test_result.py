@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qoder._protocol.convert import structure_event
 from qoder._protocol.events import AgentMessageEvent, SpanModelRequestEnd, SpanModelRequestStart
@@ -266,3 +269,34 @@ def test_warnings_are_kept_in_order() -> None:
     acc.warn("one")
     acc.warn("two")
     assert build(acc).warnings == ("one", "two")
+
+
+_stamps = st.one_of(
+    # the canonical shape, at one length (the fast path compares these as text)
+    st.integers(min_value=0, max_value=10**15).map(
+        lambda us: (
+            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1.7e9 + us // 10**6))
+            + f".{us % 10**6:06d}Z"
+        )
+    ),
+    # the same instants in other shapes: other fraction lengths, offsets, no fraction
+    st.integers(min_value=0, max_value=10**9).map(
+        lambda s: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1.7e9 + s))
+    ),
+    st.integers(min_value=0, max_value=10**9).map(
+        lambda s: time.strftime("%Y-%m-%dT%H:%M:%S.5+01:00", time.gmtime(1.7e9 + s + 3600))
+    ),
+    st.just("not a time"),
+)
+
+
+@given(st.lists(_stamps, max_size=12))
+def test_duration_api_ms_is_the_span_of_the_parsed_stamps_whatever_their_shapes(
+    stamps: list[str],
+) -> None:
+    acc = ResultAccumulator()
+    for stamp in stamps:
+        acc.add_timestamp(stamp)
+    parsed = [ns for ns in map(parse_timestamp_ns, stamps) if ns is not None]
+    expected = (max(parsed) - min(parsed)) // 1_000_000 if len(parsed) >= 2 else 42
+    assert build(acc, duration_ms=42).duration_api_ms == expected
