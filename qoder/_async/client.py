@@ -23,7 +23,6 @@ from .._protocol.events import Event
 from .._protocol.flows import Flow, SessionCore
 from .._protocol.messages import Message
 from .._protocol.resources import Session, server_info
-from .._sync.http_client import closed_client
 from .._unsupported import unsupported_attribute
 from ..options import QoderAgentOptions, check_http_client, check_options, resolve_options
 from ..tools import PermissionDecision
@@ -228,7 +227,12 @@ class AsyncClient:
 
     async def _deliveries(self, stop_turn: int | None, method: str) -> AsyncIterator[Message]:
         first: str | None = method
-        while delivery := await self._read(self._core.next_message(stop_turn, first)):
+        while True:
+            # messages decoded already need no flow (the first read checks the state)
+            delivery = None if first else self._core.ready_message(stop_turn)
+            delivery = delivery or await self._read(self._core.next_message(stop_turn, first))
+            if delivery is None:
+                return
             yield delivery.message
             if delivery.last:
                 return
@@ -254,7 +258,7 @@ class AsyncClient:
             case fx.ReadChunk():
                 return await self._stream.read()
             case fx.OpenStream():
-                return await self._open_stream(effect)
+                return await self._http.open_stream(self._stream, effect)
             case fx.CallUser():
                 return await call_user(effect)
             case fx.Sleep():
@@ -281,15 +285,3 @@ class AsyncClient:
         if self._reader_scope is not None and self._reader_gone is not None:
             self._reader_scope.cancel()
             await self._reader_gone.wait()
-
-    async def _open_stream(self, effect: fx.OpenStream) -> fx.EffectResult:
-        """Open the stream, unless ``disconnect()`` closed the client before or meanwhile."""
-        async with self._http.lease() as http:
-            if http is None:
-                return closed_client()
-            opened = await self._stream.open(http, effect)
-            if self._http.closing:
-                with anyio.CancelScope(shield=True):
-                    await self._stream.close()
-                return closed_client()
-            return opened

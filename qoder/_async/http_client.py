@@ -19,6 +19,7 @@ import httpx
 from .._http import asend, ssl_context, timeout
 from .._protocol import effects as fx
 from .._sync.http_client import closed_client
+from .connection import EventStreamConnection
 
 __all__ = ["AsyncHTTPClient"]
 
@@ -63,6 +64,21 @@ class AsyncHTTPClient:
         """Perform ``Send`` (not sent once closing)."""
         async with self.lease() as client:
             return closed_client() if client is None else await asend(client, effect)
+
+    async def open_stream(
+        self, stream: EventStreamConnection, effect: fx.OpenStream
+    ) -> fx.EffectResult:
+        """Perform ``OpenStream`` on ``stream``, unless :meth:`close` was called before or
+        meanwhile (then a response that came is closed at once)."""
+        async with self.lease() as http:
+            if http is None:
+                return closed_client()
+            opened = await stream.open(http, effect)
+            if self._closing:
+                with anyio.CancelScope(shield=True):
+                    await stream.close()
+                return closed_client()
+            return opened
 
     async def close(self) -> None:
         """Perform ``CloseHTTP``: close now if idle, else when the last request returns."""

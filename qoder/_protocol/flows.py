@@ -379,6 +379,22 @@ class SessionCore:
                 if not (yield from self._require_reader().progress()):
                     return None
 
+    def ready_message(self, stop_turn: int | None) -> Delivery | None:
+        """A message already decoded, handed out without a flow: the common case while a turn
+        streams (its events come in chunks of several). ``None``: run :meth:`next_message`
+        (nothing waits, the client is not connected, another reader is reading, or ``Stop``
+        hooks must see the turn's end). Not a flow, so it asks for no effect."""
+        if self.phase is not Phase.CONNECTED or self._reading or not self.inbox.has_messages:
+            return None
+        hooks = self.config.hooks if self.config is not None else None
+        if hooks is not None and hooks.handles_event("Stop"):
+            return None
+        popped = self.inbox.pop_message()
+        if popped is None:
+            return None
+        message, ends = popped
+        return Delivery(message, stop_turn is not None and ends is not None and ends >= stop_turn)
+
     def _continue_on_stop(self, result: ResultMessage) -> Flow[Message | None]:
         """Run the ``Stop`` hooks on a turn's result; if one blocks, post its reason as the
         next prompt and hand out, instead of the result, a ``SystemMessage`` that says so

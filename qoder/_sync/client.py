@@ -28,7 +28,7 @@ from ..options import QoderAgentOptions, check_http_client, check_options, resol
 from ..tools import PermissionDecision
 from .callables import call_user
 from .connection import EventStreamConnection
-from .http_client import HTTPClient, closed_client
+from .http_client import HTTPClient
 
 __all__ = ["SyncClient"]
 
@@ -224,7 +224,14 @@ class SyncClient:
 
     def _deliveries(self, stop_turn: int | None, method: str) -> Iterator[Message]:
         first: str | None = method
-        while delivery := self._read(self._core.next_message(stop_turn, first)):
+        while True:
+            delivery = None
+            if first is None:  # messages decoded already need no flow (the first checks state)
+                with self._step:
+                    delivery = self._core.ready_message(stop_turn)
+            delivery = delivery or self._read(self._core.next_message(stop_turn, first))
+            if delivery is None:
+                return
             yield delivery.message
             if delivery.last:
                 return
@@ -242,7 +249,7 @@ class SyncClient:
             case fx.ReadChunk():
                 return self._stream.read()
             case fx.OpenStream():
-                return self._open_stream(effect)
+                return self._http.open_stream(self._stream, effect)
             case fx.CallUser():
                 return call_user(effect)
             case fx.Sleep():
@@ -262,14 +269,3 @@ class SyncClient:
         return None
 
     # --- effects -------------------------------------------------------------------------------
-
-    def _open_stream(self, effect: fx.OpenStream) -> fx.EffectResult:
-        """Open the stream, unless ``disconnect()`` closed the client before or meanwhile."""
-        with self._http.lease() as http:
-            if http is None:
-                return closed_client()
-            opened = self._stream.open(http, effect)
-            if self._http.closing:
-                self._stream.close()
-                return closed_client()
-            return opened

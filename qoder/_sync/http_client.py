@@ -19,6 +19,7 @@ import httpx
 
 from .._http import send, ssl_context, timeout
 from .._protocol import effects as fx
+from .connection import EventStreamConnection
 
 __all__ = ["HTTPClient", "closed_client"]
 
@@ -71,6 +72,18 @@ class HTTPClient:
         """Perform ``Send`` (not sent once closing)."""
         with self.lease() as client:
             return closed_client() if client is None else send(client, effect)
+
+    def open_stream(self, stream: EventStreamConnection, effect: fx.OpenStream) -> fx.EffectResult:
+        """Perform ``OpenStream`` on ``stream``, unless :meth:`close` was called before or
+        meanwhile (then a response that came is closed at once)."""
+        with self.lease() as http:
+            if http is None:
+                return closed_client()
+            opened = stream.open(http, effect)
+            if self._closing:
+                stream.close()
+                return closed_client()
+            return opened
 
     def close(self) -> None:
         """Perform ``CloseHTTP``: close now if idle, else when the last request returns."""

@@ -38,10 +38,10 @@ def test_the_core_is_reached_only_through_flows(module: object) -> None:
     flows = re.findall(r"self\._(?:run|read)\(self\._core\.(\w+)\(", source)
     # Every use is a flow handed to the driver, except the read-only properties (the session
     # id for its property and its repr, the state for its repr, the session for its property
-    # and get_server_info()).
+    # and get_server_info()), and ready_message(), which hands out a message already decoded.
     assert sorted(uses) == sorted(
         ["self._core.session_id"] * 2
-        + ["self._core.state"]
+        + ["self._core.state", "self._core.ready_message"]
         + ["self._core.session"] * 2
         + [f"self._core.{name}" for name in flows]
     )
