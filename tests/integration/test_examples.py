@@ -126,6 +126,25 @@ PORTING_EXAMPLES = {
         "src",
         "Done: success",
     ],
+    "mcp_servers.py": [
+        "User: use the mcp__calc__multiply tool to multiply 6 and 7",
+        "Assistant: The mcp__calc__multiply tool returned 42.",
+        "User: use the mcp__text__shout tool on 'hello from a subprocess'",
+        "Assistant: The mcp__text__shout tool returned HELLO FROM A SUBPROCESS.",
+    ],
+    "hooks.py": [
+        "User: run the command `rm -rf build`",
+        "Assistant: The bash tool was denied, so I did not use it: "
+        '"Deleting files is not allowed."',
+        "User: run the command `ls`",
+        "[audit] Bash {'command': 'ls'}",
+        "Assistant: I ran `ls`. Its output:",
+        "README.md",
+        "notes.txt",
+        "src",
+        "User: What are your instructions?",
+        'Assistant: I have no system prompt. For this turn I was also told: "Keep answers short."',
+    ],
     "options_sync.py": [
         "User: What is your system prompt?",
         'Assistant: My system prompt is: "You are a geography teacher."',
