@@ -109,7 +109,8 @@ OFFICIAL_OPTIONS: Mapping[str, Porting] = {
         "with append adds to it, a file is read when the client connects"
     ),
     "mcp_servers": _supported(
-        "a dict of server name -> config, checked for shape and kept on the options"
+        "in-process and stdio servers run by the client, their tools declared to the agent as "
+        "mcp__server__tool; HTTP/SSE servers declared to the agent itself (docs/mcp.md)"
     ),
     "permission_mode": _supported(
         "default, acceptEdits, bypassPermissions, yolo and dontAsk decide which tool "
@@ -134,9 +135,12 @@ OFFICIAL_OPTIONS: Mapping[str, Porting] = {
     "on_auth_expired": _supported("called once on a 401/403 to supply a fresh token"),
     "can_use_tool": _supported("called for a tool call that asks permission"),
     "hooks": _supported(
-        "a dict of hook event -> list of matchers, checked for shape and kept on the options"
+        "PreToolUse, PostToolUse(Failure), UserPromptSubmit, Stop, SessionStart and SessionEnd "
+        "fire where a cloud conversation lets the client act (docs/hooks.md)"
     ),
-    "include_partial_messages": _supported("also yields StreamEvent previews"),
+    "include_partial_messages": _supported(
+        "also yields StreamEvent partial events, shaped as the official SDK's"
+    ),
     "experimental_cloud_agent": _supported(
         "its agent and session become agent=, resume=, environment=, session_title=, "
         "resources= and vault_ids=; its stream settings are ignored with a warning"
