@@ -469,7 +469,7 @@ def test_the_proxy_refusal_names_the_http_client_fix() -> None:
 # --- ignored options: one warning ---------------------------------------------------------------
 
 IGNORED_SAMPLES: dict[str, Any] = {
-    "cwd": "/work",
+    "cwd": "/srv/project",
     "cli_path": "/usr/local/bin/qodercli",
     "settings": "settings.json",
     "setting_sources": ["user", "project"],
@@ -508,7 +508,7 @@ def test_every_ignored_option_given_is_named_in_one_warning_at_the_users_line() 
 
 def test_the_warning_points_at_the_line_that_builds_the_options() -> None:
     with pytest.warns(QoderPortingWarning) as record:
-        QoderAgentOptions(cwd="/work")
+        QoderAgentOptions(cwd="/srv/project")
     assert record[0].filename == __file__
     options = build()
     with pytest.warns(QoderPortingWarning) as evolved:
