@@ -10,19 +10,17 @@ for hook errors), and the outcome's ``errors`` says what happened.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import copy
 import functools
 import inspect
 import logging
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
 import anyio.to_thread
 
+from .._sync.callables import run_blocking
 from .combine import HookOutcome, combine_outputs
 from .matching import matching_callbacks
 from .types import HookCallback, HookContext
@@ -95,24 +93,7 @@ def run_hooks_sync(
     event = str(hook_input["hook_event_name"])
     if not matching_callbacks(hooks, event, hook_input.get("tool_name")):
         return HookOutcome()
-    run = functools.partial(run_hooks, hooks, hook_input, tool_use_id, context)
-    if not _event_loop_running():
-        return anyio.run(run)
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qoder-hooks") as pool:
-        return pool.submit(anyio.run, run).result()
-
-
-def _event_loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-        return True
-    except RuntimeError:
-        pass
-    trio = sys.modules.get("trio")
-    if trio is None:
-        return False
-    try:
-        trio.lowlevel.current_trio_token()
-        return True
-    except RuntimeError:
-        return False
+    outcome: HookOutcome = run_blocking(
+        functools.partial(run_hooks, hooks, hook_input, tool_use_id, context)
+    )
+    return outcome

@@ -12,7 +12,7 @@ import asyncio
 import concurrent.futures
 import inspect
 import sys
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -38,10 +38,16 @@ def _wait(awaitable: Awaitable[Any]) -> Any:
     async def wait() -> Any:
         return await awaitable
 
+    return run_blocking(wait)
+
+
+def run_blocking(func: Callable[[], Awaitable[Any]]) -> Any:
+    """Run the coroutine function ``func`` to its end from blocking code: on a loop of its own
+    here, or, if this thread already runs one (a Jupyter cell), in a worker thread."""
     if not _event_loop_running():
-        return anyio.run(wait)
+        return anyio.run(func)
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="qoder-callback") as pool:
-        return pool.submit(anyio.run, wait).result()
+        return pool.submit(anyio.run, func).result()
 
 
 def _event_loop_running() -> bool:
