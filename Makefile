@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lint test soak demo bench chat serve clean
+.PHONY: install lint docs test soak demo bench chat serve clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,11 @@ lint: install
 	$(BIN)/ruff format --check qoder tests benchmarks examples
 	$(BIN)/mypy --strict qoder tests
 
-test: lint
+# The documentation site, built strictly: a broken link or reference fails it (into site/).
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+test: lint docs
 	$(BIN)/python -m pytest
 
 # Minutes: 20,000 fault-soak turns and 1,500 cancellations; writes the figures into the doc.
