@@ -105,6 +105,56 @@ def test_resource_example_runs(cloud: RecordingCloud, served: ServedCloud, examp
 
 
 PORTING_EXAMPLES = {
+    "one_shot.py": ["async: 6 * 7 = 42.", "sync: The capital of Japan is Tokyo."],
+    "interrupt.py": [
+        "The agent is at work: interrupting.",
+        "Done: success, terminal_reason=interrupted",
+        "Next turn: 2 + 2 = 4.",
+    ],
+    "multimodal.py": [
+        "Done: success",
+        'Answer: You said: "Describe this picture.". This is a reproducible reply from the '
+        "Qoder Cloud emulator (3 words received).",
+    ],
+    "concurrent_service.py": [
+        line
+        for country, city, population in (
+            ("Brazil", "Brasília", "Brasília has about 2.8 million inhabitants."),
+            ("Canada", "Ottawa", "Ottawa has about 1 million inhabitants."),
+            (
+                "Egypt",
+                "Cairo",
+                "Cairo has about 10 million inhabitants, and over 22 million in its "
+                "metropolitan area.",
+            ),
+            ("France", "Paris", POPULATION),
+            (
+                "India",
+                "New Delhi",
+                "New Delhi has about 250,000 inhabitants, and Delhi as a whole about 33 million.",
+            ),
+            ("Italy", "Rome", "Rome has about 2.8 million inhabitants."),
+            (
+                "Japan",
+                "Tokyo",
+                "Tokyo has about 14 million inhabitants, and about 37 million in the Greater "
+                "Tokyo Area.",
+            ),
+            (
+                "Spain",
+                "Madrid",
+                "Madrid has about 3.4 million inhabitants in the city proper and about 6.9 "
+                "million in its metropolitan area.",
+            ),
+        )
+        for line in (
+            f"{country}, turn 1: The capital of {country} is {city}.",
+            f"{country}, turn 2: {population}",
+        )
+    ],
+    "testing_your_code.py": [
+        "All three answers as expected, one of them after a 503 that the client retried."
+    ],
     "tools_and_permissions.py": [
         "User: use the add tool to add 15 and 27",
         "Assistant: The add tool returned 42.",
@@ -164,7 +214,8 @@ PORTING_EXAMPLES = {
 
 @pytest.mark.parametrize("example", list(PORTING_EXAMPLES))
 def test_porting_example_runs(served: ServedCloud, example: str) -> None:
-    """The examples written with the official SDK's names, against the default agent."""
+    """The examples of each feature, written with the official SDK's names, against the
+    default agent (testing_your_code.py needs none: it brings its own emulator)."""
     done = run_example(example, served)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr, done.stderr
