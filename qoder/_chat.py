@@ -1,4 +1,9 @@
-"""Rendering one turn for the terminal chat: text as it streams, tool calls, the outcome."""
+"""Rendering one turn for the terminal chat: text as it streams, tool calls, the outcome.
+
+The text of a message streams from its partial events (``content_block_delta`` with a
+``text_delta``, the official shape); the final message then only ends its line. Tool calls,
+their results, session notices and a failed turn's reason get a line each.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +45,13 @@ def render_turn(messages: Iterable[Message], out: TextIO) -> ResultMessage | Non
 
 def _render_preview(message: StreamEvent, streamed: set[str], out: TextIO) -> None:
     """Stream a text delta, opening the ``agent>`` line on the message's first one."""
+    event = message.event
+    if event.get("type") == "content_block_start":
+        block = event.get("content_block")
+        if isinstance(block, dict) and block.get("type") == "thinking":
+            out.write("  [thinking]\n")  # the agent is at work; its text comes later
+            streamed.add(f"thinking:{message.uuid}")
+        return
     text = _delta_text(message)
     if not text:
         return
@@ -60,8 +72,11 @@ def _render_assistant(message: AssistantMessage, streamed: set[str], out: TextIO
                 out.write(f"agent> {block.text}\n")
         elif isinstance(block, ToolUseBlock):
             out.write(f"  [tool {block.name} {block.input}]\n")
-        elif isinstance(block, ThinkingBlock) and block.thinking:
-            out.write(f"  [thinking] {block.thinking}\n")
+        elif isinstance(block, ThinkingBlock):
+            if block.thinking:
+                out.write(f"  [thinking] {block.thinking}\n")
+            elif f"thinking:{message.uuid}" not in streamed:
+                out.write("  [thinking]\n")
 
 
 def _render_tool_results(message: UserMessage, out: TextIO) -> None:
@@ -75,16 +90,17 @@ def _render_tool_results(message: UserMessage, out: TextIO) -> None:
 
 
 def _render_outcome(message: ResultMessage, out: TextIO) -> None:
-    """Say why a turn failed; a successful turn needs no line."""
+    """Say why a turn failed, or that it was interrupted; a plain success needs no line."""
     if message.is_error:
         out.write(f"  [turn failed: {'; '.join(message.errors) or message.subtype}]\n")
+    elif message.terminal_reason == "interrupted":
+        out.write("  [interrupted]\n")
 
 
 def _delta_text(message: StreamEvent) -> str:
     event = message.event
-    if event.get("type") != "event_delta":
+    if event.get("type") != "content_block_delta":
         return ""
     delta = event.get("delta")
-    content = delta.get("content") if isinstance(delta, dict) else None
-    text = content.get("text") if isinstance(content, dict) else None
+    text = delta.get("text") if isinstance(delta, dict) else None
     return text if isinstance(text, str) else ""

@@ -4,7 +4,7 @@
 [--no-usd-cost]``
     The emulator of :mod:`qoder.testing` on loopback, under ``/api/v1/cloud``, with the agent
     ``agent_default`` and the environment ``env_default`` ready.
-``python -m qoder chat [--local]``
+``python -m qoder chat [--local] [--pace SECONDS]``
     An interactive multi-turn chat on :class:`~qoder.SyncClient`; ``--local`` starts the
     emulator itself, otherwise the usual ``QODER_*`` variables configure it.
 ``python -m qoder demo [SCRIPT ...]``
@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="chat with an agent in the terminal")
     chat.add_argument("--local", action="store_true", help="start the emulator and chat with it")
+    chat.add_argument(
+        "--pace", type=float, default=0.0, help="with --local: seconds between streamed events"
+    )
 
     demo = commands.add_parser("demo", help="run example scripts against a local emulator")
     demo.add_argument("scripts", nargs="*", type=Path, help=f"default: {DEFAULT_DEMO}")
@@ -75,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report_usd_cost=not args.no_usd_cost,
             )
         if args.command == "chat":
-            return chat(local=args.local)
+            return chat(local=args.local, pace=args.pace)
         return demo(args.scripts or [DEFAULT_DEMO])
     except QoderError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -143,12 +146,16 @@ def serve(
 
 
 @contextlib.contextmanager
-def _local_emulator() -> Iterator[dict[str, str]]:
-    """An emulator on a free loopback port, and the environment that points a client at it."""
-    from .testing import FakeCloud, serve_in_thread
+def _local_emulator(pace: float = 0.0) -> Iterator[dict[str, str]]:
+    """An emulator on a free loopback port, and the environment that points a client at it;
+    ``pace``: seconds before each event it streams."""
+    from .testing import FakeCloud, StreamFault, serve_in_thread
 
     token = "demo-" + secrets.token_hex(8)
-    with serve_in_thread(FakeCloud(token=token)) as served:
+    cloud = FakeCloud(token=token)
+    if pace > 0:
+        cloud.inject(StreamFault(delay=pace, times=1_000_000))
+    with serve_in_thread(cloud) as served:
         yield {
             "QODER_PERSONAL_ACCESS_TOKEN": token,
             "QODER_MANAGED_BASE_URL": served.base_url,
@@ -175,11 +182,19 @@ def demo(scripts: Sequence[Path]) -> int:
     return 0
 
 
-def chat(*, local: bool, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    """An interactive chat: stream the agent's text as it arrives and show its tool calls."""
+def chat(
+    *,
+    local: bool,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    pace: float = 0.0,
+) -> int:
+    """An interactive chat: stream the agent's text as it arrives, show its tool calls, ask
+    the user about the ones that need permission (see :mod:`qoder._chat_session`). ``pace``:
+    with ``local``, seconds between the emulator's events, so that streaming shows."""
     if not local:
         return _chat_loop(stdin or sys.stdin, stdout or sys.stdout)
-    with _local_emulator() as env:
+    with _local_emulator(pace=pace) as env:
         saved = {name: os.environ.get(name) for name in env}
         os.environ.update(env)
         try:
@@ -193,23 +208,6 @@ def chat(*, local: bool, stdin: TextIO | None = None, stdout: TextIO | None = No
 
 
 def _chat_loop(stdin: TextIO, out: TextIO) -> int:
-    from . import QoderAgentOptions, SyncClient
-    from ._chat import render_turn
+    from ._chat_session import ChatSession
 
-    options = QoderAgentOptions(include_partial_messages=True)
-    with SyncClient(options) as client:
-        out.write(f"Connected to session {client.session_id}. Empty line or Ctrl-D to quit.\n")
-        while True:
-            out.write("you> ")
-            out.flush()
-            line = stdin.readline()
-            if not line.strip():
-                out.write("\n")
-                return 0
-            client.query(line.strip())
-            try:
-                render_turn(client.receive_response(), out)
-            except KeyboardInterrupt:
-                out.write("\n[interrupting]\n")
-                client.interrupt()
-                render_turn(client.receive_response(), out)
+    return ChatSession(stdin, out).run()
