@@ -234,14 +234,16 @@ class Reader:
         tool = self.tools[event.name]
         stop, context = False, None
         gated = hooks is not None and hooks.handles("PreToolUse", event.name)
+        tool_input = dict(event.input)
         if event.name.startswith("mcp__") and not gated:  # a bridged MCP tool: permissions
-            denial = yield from self._mcp_permission(answer)
+            denial, updated = yield from self._mcp_permission(answer)
             if denial is not None:
                 denied = {"content": [{"type": "text", "text": denial}], "is_error": True}
                 return answering.tool_result(answer, Returned(denied)), False, None
+            tool_input = updated if updated is not None else tool_input  # the client runs it
         if hooks is not None and _hooked(hooks, event.name):
             run = functools.partial(
-                hooks.run_tool, tool, dict(event.input), answer.tool_use_id, self.session_id
+                hooks.run_tool, tool, tool_input, answer.tool_use_id, self.session_id
             )
             outcome = yield CallUser(run)
             if isinstance(outcome, Returned):  # the hooks' runner never raises
@@ -249,15 +251,18 @@ class Reader:
                 outcome = Returned(outcome.value.value)
         else:
             if tool.takes_args:  # the official SDK's handler(args)
-                handler = functools.partial(tool.handler, dict(event.input))
+                handler = functools.partial(tool.handler, tool_input)
             else:
-                handler = functools.partial(tool.handler, **event.input)
+                handler = functools.partial(tool.handler, **tool_input)
             outcome = yield CallUser(handler, in_thread=True)
         return answering.tool_result(answer, outcome), stop, context
 
-    def _mcp_permission(self, answer: RunCustomTool) -> Step[str | None]:
+    def _mcp_permission(
+        self, answer: RunCustomTool
+    ) -> Step[tuple[str | None, dict[str, Any] | None]]:
         """A bridged MCP tool is subject to the permission rules and ``can_use_tool``, as in
-        the official SDK: the reason it is denied, or ``None`` to run it."""
+        the official SDK: the reason it is denied (or ``None`` to run it), and the input an
+        allow rewrote (the client runs this tool itself, so it can take one)."""
         name = answer.event.name
         decided: Any = self.permissions().decide(name)
         callback = self.config.can_use_tool
@@ -267,11 +272,15 @@ class Reader:
             )
             outcome = yield CallUser(callback, (name, dict(answer.event.input), context))
             decided = outcome.value if isinstance(outcome, Returned) else False
-        allow, message = decide(decided, None) if decided is not None else (True, None)
+        updated = getattr(decided, "updated_input", None)
+        if isinstance(decided, PermissionResultAllow) or decided is None:
+            allow, message = True, None  # a rewritten input is fine: the client runs this tool
+        else:
+            allow, message = decide(decided, dict(answer.event.input))
         if allow:
-            return None
+            return None, dict(updated) if isinstance(updated, Mapping) else None
         self.conversation.note_denial(name, answer.tool_use_id, message or "")
-        return message or f"{name} was denied."
+        return message or f"{name} was denied.", None
 
     def _confirm(self, answer: AskPermission) -> Step[tuple[dict[str, Any], bool]]:
         """Decide a confirmation: the ``PreToolUse`` hooks, then the client's rules, then

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from qoder import PermissionResultDeny, ResultMessage, SystemMessage, tool
+from qoder import PermissionResultAllow, PermissionResultDeny, ResultMessage, SystemMessage, tool
 from qoder.errors import PromptBlockedError
 from qoder.hooks import HookMatcher
 from qoder.mcp import create_sdk_mcp_server
@@ -297,3 +297,15 @@ def test_a_pre_tool_use_hook_that_raises_fails_closed(facade: Facade, served: Se
         result = result_of(client.turn("use the mcp__calc__add tool to add 1 and 2"))
     assert result.result is not None
     assert result.result.startswith("The mcp__calc__add tool failed: A PreToolUse hook failed")
+
+
+def test_an_allow_may_rewrite_a_bridged_tools_input(facade: Facade, served: ServedCloud) -> None:
+    def double_it(name: str, tool_input: dict[str, Any], context: Any) -> PermissionResultAllow:
+        return PermissionResultAllow(updated_input={"a": tool_input["a"] * 2, "b": tool_input["b"]})
+
+    opts = options(served, mcp_servers={"calc": calculator()}, can_use_tool=double_it)
+    with facade.client(opts) as client:
+        result = result_of(client.turn("use the mcp__calc__add tool to add 1 and 2"))
+    assert (
+        result.result == "The mcp__calc__add tool returned 4."
+    )  # ran with a=2: the client's own tool
