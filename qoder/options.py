@@ -908,7 +908,7 @@ def resolve_options(
             can_use_tool=opts.can_use_tool,
             permission_mode=resolve_permission_mode(opts.permission_mode),
         )
-        hook_asked = hooks.asked_builtins(sorted(set(BUILTIN_TOOLS.values())))
+        hook_asked = hooks.asked_builtins(tuple(BUILTIN_TOOLS.values()))
     return SessionConfig(
         token=token.reveal(),
         base_url=base_url,

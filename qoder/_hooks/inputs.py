@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 
-def _base(session_id: str, permission_mode: str | None, model: str | None) -> dict[str, Any]:
+def base_input(session_id: str, permission_mode: str | None, model: str | None) -> dict[str, Any]:
     base: dict[str, Any] = {"session_id": session_id, "transcript_path": "", "cwd": ""}
     if permission_mode is not None:
         base["permission_mode"] = permission_mode
@@ -45,7 +45,7 @@ def pre_tool_use_input(
 ) -> PreToolUseHookInput:
     """The ``PreToolUse`` input for a call about to run (or awaiting a confirmation)."""
     value: PreToolUseHookInput = {
-        **_base(session_id, permission_mode, model),  # type: ignore[typeddict-item]
+        **base_input(session_id, permission_mode, model),  # type: ignore[typeddict-item]
         "hook_event_name": "PreToolUse",
         "tool_name": official_tool_name(tool_name),
         "tool_input": dict(tool_input),
@@ -67,7 +67,7 @@ def post_tool_use_input(
 ) -> PostToolUseHookInput:
     """The ``PostToolUse`` input once a call returned (``tool_response``: its result)."""
     value: PostToolUseHookInput = {
-        **_base(session_id, permission_mode, model),  # type: ignore[typeddict-item]
+        **base_input(session_id, permission_mode, model),  # type: ignore[typeddict-item]
         "hook_event_name": "PostToolUse",
         "tool_name": official_tool_name(tool_name),
         "tool_input": dict(tool_input),
@@ -93,7 +93,7 @@ def post_tool_use_failure_input(
 ) -> PostToolUseFailureHookInput:
     """The ``PostToolUseFailure`` input once a call failed (``error``: what was posted)."""
     value: PostToolUseFailureHookInput = {
-        **_base(session_id, permission_mode, model),  # type: ignore[typeddict-item]
+        **base_input(session_id, permission_mode, model),  # type: ignore[typeddict-item]
         "hook_event_name": "PostToolUseFailure",
         "tool_name": official_tool_name(tool_name),
         "tool_input": dict(tool_input),
@@ -112,7 +112,7 @@ def user_prompt_submit_input(
 ) -> UserPromptSubmitHookInput:
     """The ``UserPromptSubmit`` input for a prompt about to be sent."""
     value: UserPromptSubmitHookInput = {
-        **_base(session_id, permission_mode, model),  # type: ignore[typeddict-item]
+        **base_input(session_id, permission_mode, model),  # type: ignore[typeddict-item]
         "hook_event_name": "UserPromptSubmit",
         "prompt": prompt,
     }
@@ -129,7 +129,7 @@ def stop_input(
 ) -> StopHookInput:
     """The ``Stop`` input when a turn has ended."""
     value: StopHookInput = {
-        **_base(session_id, permission_mode, model),  # type: ignore[typeddict-item]
+        **base_input(session_id, permission_mode, model),  # type: ignore[typeddict-item]
         "hook_event_name": "Stop",
         "stop_hook_active": stop_hook_active,
     }

@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from .._protocol.permissions import BUILTIN_TOOLS
 from .types import HookCallback
 
 __all__ = [
@@ -36,16 +37,7 @@ DEFAULT_TIMEOUT: Final = 60.0
 """Seconds a callback may take when its matcher sets no ``timeout`` (the official default)."""
 
 _SIMPLE: Final = re.compile(r"[A-Za-z0-9_|]+")
-_OFFICIAL_NAMES: Final = {
-    "bash": "Bash",
-    "edit": "Edit",
-    "read": "Read",
-    "write": "Write",
-    "glob": "Glob",
-    "grep": "Grep",
-    "web_fetch": "WebFetch",
-    "web_search": "WebSearch",
-}
+_OFFICIAL_NAMES: Final = {wire: official for official, wire in BUILTIN_TOOLS.items()}
 
 
 def official_tool_name(name: str) -> str:

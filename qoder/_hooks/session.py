@@ -15,7 +15,7 @@ from typing import Any
 from .._protocol.answers import PermissionDecision
 from .._protocol.config import HookVerdict, LocalTool
 from .combine import HookOutcome
-from .inputs import post_tool_use_failure_input, post_tool_use_input, pre_tool_use_input
+from .inputs import base_input, post_tool_use_failure_input, post_tool_use_input, pre_tool_use_input
 from .matching import matching_callbacks, official_tool_name
 from .run import run_hooks
 from .tools import HookedToolCall, failed_closed, permission_from_hooks, run_tool_with_hooks
@@ -106,10 +106,7 @@ class SessionHooks:
         """Run the hooks of ``UserPromptSubmit``, ``Stop``, ``SessionStart`` or
         ``SessionEnd`` with ``fields`` in their input."""
         hook_input = {
-            "session_id": session_id,
-            "transcript_path": "",
-            "cwd": "",
-            "permission_mode": self._permission_mode,
+            **base_input(session_id, self._permission_mode, None),
             "hook_event_name": event,
             **fields,
         }

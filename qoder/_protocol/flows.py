@@ -128,6 +128,7 @@ class SessionCore:
         self.permissions = PermissionPolicy()
         """The client's own permission rules (``set_permission_mode()`` replaces them)."""
         self._stop_continuations = 0  # Stop hooks that continued the conversation in a row
+        self._stop_hooks = False  # Stop hooks are registered: each turn's end goes to them
 
     @property
     def closed(self) -> bool:
@@ -386,8 +387,7 @@ class SessionCore:
         hooks must see the turn's end). Not a flow, so it asks for no effect."""
         if self.phase is not Phase.CONNECTED or self._reading or not self.inbox.has_messages:
             return None
-        hooks = self.config.hooks if self.config is not None else None
-        if hooks is not None and hooks.handles_event("Stop"):
+        if self._stop_hooks:
             return None
         popped = self.inbox.pop_message()
         if popped is None:
@@ -436,6 +436,7 @@ class SessionCore:
         self.caller = Caller(config, closed=lambda: self.closed)
         self.inbox.max_messages = config.max_buffered_messages
         self._tools = {tool.name: tool for tool in config.tools}
+        self._stop_hooks = config.hooks is not None and config.hooks.handles_event("Stop")
         self.permissions = PermissionPolicy(
             mode=check_permission_mode(config.permission_mode),
             allowed=config.allowed_tools,
@@ -449,8 +450,7 @@ class SessionCore:
         self.conversation = Conversation(
             session_id=session_id,
             custom_tool_names=tuple(self._tools),
-            handles_permissions=config.can_use_tool is not None,
-            answers_permission=self._answers_permission,
+            answers_permission=self._answers_permission,  # the callback included
             observes_result=self._observes_result,
             max_model_requests=config.max_turns,
             watch_cost=watches_cost(config, session),

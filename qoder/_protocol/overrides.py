@@ -11,7 +11,7 @@ client decides permissions (``can_use_tool``, ``dontAsk``), the client's tools a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -56,18 +56,27 @@ def _asking(toolset: dict[str, Any], config: SessionConfig) -> None:
     default = dict(default) if isinstance(default, Mapping) else {}
     default["permission_policy"] = {"type": "always_ask"}
     toolset["default_config"] = default
-    allowed = sorted({canonical_tool_name(name) for name in config.allowed_tools} & _WIRE_BUILTINS)
-    configs = [
-        dict(entry)
-        for entry in toolset.get("configs") or ()
-        if isinstance(entry, Mapping) and entry.get("name") not in allowed
-    ]
-    for entry in configs:
+    allowed = {canonical_tool_name(name) for name in config.allowed_tools} & _WIRE_BUILTINS
+    kept = _configs_without(toolset, allowed)
+    for entry in kept:
         entry.pop("permission_policy", None)  # the default above decides
-    always = {"type": "always_allow"}
-    configs += [{"name": name, "permission_policy": always} for name in allowed]
+    configs = kept + _policy_entries(allowed, "always_allow")
     if configs:
         toolset["configs"] = configs
+
+
+def _configs_without(toolset: Mapping[str, Any], names: Collection[str]) -> list[dict[str, Any]]:
+    """Copies of the toolset's ``configs`` entries, but those of ``names``."""
+    return [
+        dict(entry)
+        for entry in toolset.get("configs") or ()
+        if isinstance(entry, Mapping) and entry.get("name") not in names
+    ]
+
+
+def _policy_entries(names: Collection[str], policy: str) -> list[dict[str, Any]]:
+    """A ``configs`` entry giving each of ``names`` (sorted) the permission ``policy``."""
+    return [{"name": name, "permission_policy": {"type": policy}} for name in sorted(names)]
 
 
 def needs_agent(config: SessionConfig) -> bool:
@@ -117,15 +126,7 @@ def _toolset(entry: Mapping[str, Any] | None, config: SessionConfig) -> dict[str
 
 def _asking_for_hooks(toolset: dict[str, Any], names: frozenset[str]) -> None:
     """Make the built-ins a ``PreToolUse`` hook matches ask, so that the hook sees them."""
-    configs = [
-        dict(entry)
-        for entry in toolset.get("configs") or ()
-        if isinstance(entry, Mapping) and entry.get("name") not in names
-    ]
-    always_ask = {"type": "always_ask"}
-    toolset["configs"] = configs + [
-        {"name": name, "permission_policy": always_ask} for name in sorted(names)
-    ]
+    toolset["configs"] = _configs_without(toolset, names) + _policy_entries(names, "always_ask")
 
 
 def _tools(current: Sequence[Mapping[str, Any]], config: SessionConfig) -> list[dict[str, Any]]:
