@@ -7,10 +7,13 @@ access and kept in ``raw``; unknown event types become :class:`~.events.UnknownE
 content blocks become :class:`~.blocks.UnknownBlock`. Nothing here raises on bad server input:
 :func:`decode_frame` turns every failure into a value.
 
-:func:`decode_frame` is the hot path of every stream. The common event shapes have hand-written
-builders that give exactly what the cattrs hooks give, and fall back to them for anything else
-(:func:`use_fast_paths`); JSON is parsed by orjson when the extra is installed, else by the
-stdlib's scanner (:func:`use_json_backend`). Figures and method: ``benchmarks/README.md``.
+:func:`decode_frame` is the hot path of every stream, and :func:`decode_fields` the same for
+a frame given as its fields (:meth:`.sse.SSEDecoder.feed_parts`); the two are written out
+separately so that neither pays a call to the other (tests/protocol/test_fields.py compares
+them). The common event shapes have hand-written builders that give exactly what the cattrs
+hooks give, and fall back to them for anything else (:func:`use_fast_paths`); JSON is parsed
+by orjson when the extra is installed, else by the stdlib's scanner (:func:`use_json_backend`).
+Figures and method: ``benchmarks/README.md``.
 Over ~400 lines because every structure hook must be registered on the one converter before
 the tagged union of events is configured (hooks are captured then), so they stay together.
 """
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KEEPALIVE_EVENT_NAMES",
     "converter",
+    "decode_fields",
     "decode_frame",
     "event_from_object",
     "fast_path_types",
@@ -431,13 +435,12 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _malformed(frame: SSEFrame, kind: str, reason: str, **extra: Any) -> e.MalformedEvent:
-    logger.warning(
-        "malformed %s frame (event id %s): %s", kind or frame.event, frame.id or "none", reason
-    )
-    return e.MalformedEvent(
-        type=kind or frame.event, id=frame.id, data=frame.data, reason=reason, **extra
-    )
+def _malformed(
+    name: str, frame_id: str | None, data: str, kind: str, reason: str, **extra: Any
+) -> e.MalformedEvent:
+    """The event of a bad frame (named ``name``, with ``frame_id`` and ``data``), logged once."""
+    logger.warning("malformed %s frame (event id %s): %s", kind or name, frame_id or "none", reason)
+    return e.MalformedEvent(type=kind or name, id=frame_id, data=data, reason=reason, **extra)
 
 
 def decode_frame(frame: SSEFrame) -> e.Event | None:
@@ -450,17 +453,19 @@ def decode_frame(frame: SSEFrame) -> e.Event | None:
     name = frame.event
     if name in KEEPALIVE_EVENT_NAMES:  # rule 8
         return None
-    if frame.oversized:  # rule 9
-        return _malformed(frame, name, "frame data exceeded the size limit", oversized=True)
     data = frame.data
+    if frame.oversized:  # rule 9
+        reason = "frame data exceeded the size limit"
+        return _malformed(name, frame.id, data, name, reason, oversized=True)
     if data == "[DONE]":  # rule 8
         return None
     try:
         obj = jsonio.loads(data)
     except jsonio.errors as error:  # rule 10
-        return _malformed(frame, name, f"invalid JSON: {error}")
-    if not isinstance(obj, dict):  # rule 10
-        return _malformed(frame, name, f"expected a JSON object, got {type(obj).__name__}")
+        return _malformed(name, frame.id, data, name, f"invalid JSON: {error}")
+    if obj.__class__ is not dict and not isinstance(obj, dict):  # rule 10
+        reason = f"expected a JSON object, got {type(obj).__name__}"
+        return _malformed(name, frame.id, data, name, reason)
     kind = obj.get("type")
     if kind.__class__ is str and name != "error":
         fast = fastpath.by_tag.get(kind)  # a known event type: never "error"
@@ -468,15 +473,48 @@ def decode_frame(frame: SSEFrame) -> e.Event | None:
             try:
                 event = fast(obj)  # the common shapes: same event as the union gives, faster
             except Exception as failure:  # pragma: no cover - builders do not raise
-                return _malformed(frame, kind, _describe(failure))
+                return _malformed(name, frame.id, data, kind, _describe(failure))
             if event is not None:
                 return event
-    return _structure_frame(frame, obj, kind)
+    return _structure_fields(name, frame.id, data, obj, kind)
 
 
-def _structure_frame(frame: SSEFrame, obj: dict[str, Any], kind: Any) -> e.Event:
-    """Rules 11-13 by the generic hooks, for data ``obj`` (a dict) of type ``kind`` (any)."""
-    name = frame.event
+def decode_fields(frame_id: str | None, name: str, data: str) -> e.Event | None:
+    """:func:`decode_frame` of a frame that is not oversized, given as its ``id``, ``event``
+    and ``data`` (what :meth:`.sse.SSEDecoder.feed_parts` gives for a persisted event).
+
+    The same steps as :func:`decode_frame`, written out again rather than called: this runs
+    once per event of every stream the client reads.
+    """
+    if name in KEEPALIVE_EVENT_NAMES:  # rule 8
+        return None
+    if data == "[DONE]":  # rule 8
+        return None
+    try:
+        obj = jsonio.loads(data)
+    except jsonio.errors as error:  # rule 10
+        return _malformed(name, frame_id, data, name, f"invalid JSON: {error}")
+    if obj.__class__ is not dict and not isinstance(obj, dict):  # rule 10
+        reason = f"expected a JSON object, got {type(obj).__name__}"
+        return _malformed(name, frame_id, data, name, reason)
+    kind = obj.get("type")
+    if kind.__class__ is str and name != "error":
+        fast = fastpath.by_tag.get(kind)  # a known event type: never "error"
+        if fast is not None:
+            try:
+                event = fast(obj)  # the common shapes: same event as the union gives, faster
+            except Exception as failure:  # pragma: no cover - builders do not raise
+                return _malformed(name, frame_id, data, kind, _describe(failure))
+            if event is not None:
+                return event
+    return _structure_fields(name, frame_id, data, obj, kind)
+
+
+def _structure_fields(
+    name: str, frame_id: str | None, data: str, obj: dict[str, Any], kind: Any
+) -> e.Event:
+    """Rules 11-13 by the generic hooks, for data ``obj`` (a dict) of type ``kind`` (any), of a
+    frame named ``name`` with ``frame_id`` and ``data``."""
     if isinstance(kind, str):
         source = obj
     else:
@@ -486,12 +524,12 @@ def _structure_frame(frame: SSEFrame, obj: dict[str, Any], kind: Any) -> e.Event
         detail = obj.get("error")
         message = detail.get("message") if isinstance(detail, dict) else detail
         return e.StreamErrorFrame(
-            id=frame.id, message=message if isinstance(message, str) else frame.data, raw=obj
+            id=frame_id, message=message if isinstance(message, str) else data, raw=obj
         )
     try:
         event = _structure_wire_event(source, e.WireEvent)
     except Exception as failure:
-        return _malformed(frame, kind, _describe(failure))
+        return _malformed(name, frame_id, data, kind, _describe(failure))
     if source is not obj:
         object.__setattr__(event, "raw", obj)
     return event

@@ -13,7 +13,7 @@ from typing import Any, Final, TypeVar
 
 from . import blocks as b
 from . import events as e
-from .slots import new_instance, plain, slot_setter
+from .slots import draft_class, plain
 
 __all__ = ["by_class", "by_tag", "fast_path_types", "use_fast_paths"]
 
@@ -26,11 +26,13 @@ T = TypeVar("T")
 # shapes, so for those the builders below make the very same objects directly. A builder
 # returns None for anything it does not handle whole (a wrong JSON type, a variant spelling, a
 # block that is not text, a missing required key) and the generic hook then does all the work,
-# so errors, variants and their reports are unchanged. Instances are made with new_instance
-# and their slots set directly, which is all attrs' __init__ does for classes without
-# validators, converters or init hooks (see slots.py); plain() checks that at import, and a
-# class whose fields are not exactly those its builder sets is left to the generic hook. The
-# SSE decoder's bulk readers build their frames the same way. decode_frame looks the
+# so errors, variants and their reports are unchanged. Instances are made as drafts, every
+# field assigned and then retyped to the event class, which gives what attrs' __init__ gives
+# for classes without validators, converters or init hooks (see slots.py); plain() checks that
+# at import, and a class whose fields are not exactly those its builder sets is left to the
+# generic hook. A builder that gives up drops its draft: none escapes half-filled. (Drafts
+# are typed Any; ``built: Class = event`` gives the finished object its type.) The SSE
+# decoder's bulk readers build their frames the same way. decode_frame looks the
 # builder up by type (a dict lookup, as the tagged union does) and the class hooks try it too.
 # benchmarks/equivalence.py compares both paths field by field, on valid and mutated events.
 
@@ -40,17 +42,14 @@ _ENVELOPE_FIELDS: Final = ("id", "turn_id", "processed_at", "session_thread_id",
 _ENVELOPE_TYPES: Final = frozenset(itertools.product((str, _NoneType), repeat=4))
 _COUNT_TYPES: Final = frozenset(itertools.product((int, _NoneType), repeat=4))
 
-
-_set_id = slot_setter(e.AgentMessageEvent, "id")
-_set_turn_id = slot_setter(e.AgentMessageEvent, "turn_id")
-_set_processed_at = slot_setter(e.AgentMessageEvent, "processed_at")
-_set_thread_id = slot_setter(e.AgentMessageEvent, "session_thread_id")
-_set_raw = slot_setter(e.AgentMessageEvent, "raw")
-_set_text = slot_setter(b.TextBlock, "text")
+_TextBlock: Final = b.TextBlock
+_TextDraft: Final = draft_class(b.TextBlock)
 
 
-def _envelope(cls: type[T], value: dict[str, Any]) -> T | None:
-    """A new ``cls`` with its envelope fields (§4.0) set from ``value``, or None."""
+def _envelope(draft: type[Any], value: dict[str, Any]) -> Any:
+    """A new ``draft`` with its envelope fields (§4.0) set from ``value``, or None.
+
+    The caller sets the other fields, then retypes it (slots.py)."""
     try:  # subscripts are cheaper than get() for the keys a persisted event always has
         event_id = value["id"]
         turn_id = value["turn_id"]
@@ -69,19 +68,21 @@ def _envelope(cls: type[T], value: dict[str, Any]) -> T | None:
         types = (event_id.__class__, turn_id.__class__, processed_at.__class__, thread_id.__class__)
         if types not in _ENVELOPE_TYPES:
             return None
-    event: T = new_instance(cls)
-    _set_id(event, event_id)
-    _set_turn_id(event, turn_id)
-    _set_processed_at(event, processed_at)
-    _set_thread_id(event, thread_id)
-    _set_raw(event, value)
+    event = draft()
+    event.id = event_id
+    event.turn_id = turn_id
+    event.processed_at = processed_at
+    event.session_thread_id = thread_id
+    event.raw = value
     return event
 
 
 def _new_text_block(text: str) -> b.TextBlock:
-    block: b.TextBlock = new_instance(b.TextBlock)
-    _set_text(block, text)
-    return block
+    block = _TextDraft()
+    block.text = text
+    block.__class__ = _TextBlock
+    built: b.TextBlock = block
+    return built
 
 
 def _fast_content(value: Any) -> Any:
@@ -116,7 +117,8 @@ def _opt_float(value: Any) -> Any:
     return float(value) if kind is int else _BAD
 
 
-_set_message_content = slot_setter(e.AgentMessageEvent, "content")
+_AgentMessage: Final = e.AgentMessageEvent
+_AgentMessageDraft: Final = draft_class(e.AgentMessageEvent)
 
 
 def _fast_agent_message(value: dict[str, Any]) -> e.AgentMessageEvent | None:
@@ -129,35 +131,40 @@ def _fast_agent_message(value: dict[str, Any]) -> e.AgentMessageEvent | None:
         text = item.get("text")
         if text.__class__ is not str:
             return None
-        block = new_instance(b.TextBlock)
-        _set_text(block, text)
+        block = _TextDraft()
+        block.text = text
+        block.__class__ = _TextBlock
         content = (block,)
     else:
         content = _fast_content(content)
         if content is _BAD:
             return None
-    event = _envelope(e.AgentMessageEvent, value)
-    if event is not None:
-        _set_message_content(event, content)
-    return event
+    event = _envelope(_AgentMessageDraft, value)
+    if event is None:
+        return None
+    event.content = content
+    event.__class__ = _AgentMessage
+    built: e.AgentMessageEvent = event
+    return built
 
 
-_set_thinking = slot_setter(e.AgentThinking, "thinking")
+_ThinkingDraft: Final = draft_class(e.AgentThinking)
 
 
 def _fast_agent_thinking(value: dict[str, Any]) -> e.AgentThinking | None:
     thinking = _opt(value.get("thinking"), str)
     if thinking is _BAD or "content" in value:  # content: the older spelling, a variant
         return None
-    event = _envelope(e.AgentThinking, value)
-    if event is not None:
-        _set_thinking(event, thinking)
-    return event
+    event = _envelope(_ThinkingDraft, value)
+    if event is None:
+        return None
+    event.thinking = thinking
+    event.__class__ = e.AgentThinking
+    built: e.AgentThinking = event
+    return built
 
 
-_set_tool_name = slot_setter(e.AgentToolUse, "name")
-_set_tool_input = slot_setter(e.AgentToolUse, "input")
-_set_tool_permission = slot_setter(e.AgentToolUse, "evaluated_permission")
+_ToolUseDraft: Final = draft_class(e.AgentToolUse)
 
 
 def _fast_agent_tool_use(value: dict[str, Any]) -> e.AgentToolUse | None:
@@ -171,17 +178,18 @@ def _fast_agent_tool_use(value: dict[str, Any]) -> e.AgentToolUse | None:
         if tool_input is not None or "input" in value:
             return None
         tool_input = {}  # absent: the field's default
-    event = _envelope(e.AgentToolUse, value)
-    if event is not None:
-        _set_tool_name(event, name)
-        _set_tool_input(event, tool_input)
-        _set_tool_permission(event, permission)
-    return event
+    event = _envelope(_ToolUseDraft, value)
+    if event is None:
+        return None
+    event.name = name
+    event.input = tool_input
+    event.evaluated_permission = permission
+    event.__class__ = e.AgentToolUse
+    built: e.AgentToolUse = event
+    return built
 
 
-_set_result_tool_use_id = slot_setter(e.AgentToolResult, "tool_use_id")
-_set_result_content = slot_setter(e.AgentToolResult, "content")
-_set_result_is_error = slot_setter(e.AgentToolResult, "is_error")
+_ToolResultDraft: Final = draft_class(e.AgentToolResult)
 
 
 def _fast_agent_tool_result(value: dict[str, Any]) -> e.AgentToolResult | None:
@@ -193,24 +201,32 @@ def _fast_agent_tool_result(value: dict[str, Any]) -> e.AgentToolResult | None:
         return None
     if "output" in value and "content" not in value:  # the older spelling, a variant
         return None
-    event = _envelope(e.AgentToolResult, value)
-    if event is not None:
-        _set_result_tool_use_id(event, tool_use_id)
-        _set_result_content(event, content)
-        _set_result_is_error(event, is_error)
-    return event
+    event = _envelope(_ToolResultDraft, value)
+    if event is None:
+        return None
+    event.tool_use_id = tool_use_id
+    event.content = content
+    event.is_error = is_error
+    event.__class__ = e.AgentToolResult
+    built: e.AgentToolResult = event
+    return built
 
 
 def _fast_no_fields(cls: type[T]) -> Callable[[dict[str, Any]], T | None]:
+    draft = draft_class(cls)
+
     def build(value: dict[str, Any]) -> T | None:
-        return _envelope(cls, value)
+        event = _envelope(draft, value)
+        if event is None:
+            return None
+        event.__class__ = cls
+        return event  # type: ignore[no-any-return]
 
     return build
 
 
-_set_stop_reason = slot_setter(e.SessionStatusIdle, "stop_reason")
-_set_stop_type = slot_setter(e.StopReason, "type")
-_set_stop_event_ids = slot_setter(e.StopReason, "event_ids")
+_IdleDraft: Final = draft_class(e.SessionStatusIdle)
+_StopReasonDraft: Final = draft_class(e.StopReason)
 
 
 def _fast_session_status_idle(value: dict[str, Any]) -> e.SessionStatusIdle | None:
@@ -219,19 +235,22 @@ def _fast_session_status_idle(value: dict[str, Any]) -> e.SessionStatusIdle | No
         kind = stop_reason.get("type")  # the usual {"type": "end_turn"}
         if kind.__class__ is not str:
             return None
-        stop_reason = new_instance(e.StopReason)
-        _set_stop_type(stop_reason, kind)
-        _set_stop_event_ids(stop_reason, ())
+        stop_reason = _StopReasonDraft()
+        stop_reason.type = kind
+        stop_reason.event_ids = ()
+        stop_reason.__class__ = e.StopReason
     elif stop_reason is not None:
         return None  # event_ids, a bare string or a wrong type: the generic hook decides
-    event = _envelope(e.SessionStatusIdle, value)
-    if event is not None:
-        _set_stop_reason(event, stop_reason)
-    return event
+    event = _envelope(_IdleDraft, value)
+    if event is None:
+        return None
+    event.stop_reason = stop_reason
+    event.__class__ = e.SessionStatusIdle
+    built: e.SessionStatusIdle = event
+    return built
 
 
-_set_start_model = slot_setter(e.SpanModelRequestStart, "model")
-_set_start_span_id = slot_setter(e.SpanModelRequestStart, "span_id")
+_SpanStartDraft: Final = draft_class(e.SpanModelRequestStart)
 
 
 def _fast_span_start(value: dict[str, Any]) -> e.SpanModelRequestStart | None:
@@ -239,11 +258,14 @@ def _fast_span_start(value: dict[str, Any]) -> e.SpanModelRequestStart | None:
     span_id = _opt(value.get("span_id"), str)
     if model is _BAD or span_id is _BAD:
         return None
-    event = _envelope(e.SpanModelRequestStart, value)
-    if event is not None:
-        _set_start_model(event, model)
-        _set_start_span_id(event, span_id)
-    return event
+    event = _envelope(_SpanStartDraft, value)
+    if event is None:
+        return None
+    event.model = model
+    event.span_id = span_id
+    event.__class__ = e.SpanModelRequestStart
+    built: e.SpanModelRequestStart = event
+    return built
 
 
 _USAGE_FIELDS: Final = (
@@ -255,13 +277,7 @@ _USAGE_FIELDS: Final = (
     "credits",
     "raw",
 )
-_set_input_tokens = slot_setter(e.ModelUsage, "input_tokens")
-_set_output_tokens = slot_setter(e.ModelUsage, "output_tokens")
-_set_cache_creation = slot_setter(e.ModelUsage, "cache_creation_input_tokens")
-_set_cache_read = slot_setter(e.ModelUsage, "cache_read_input_tokens")
-_set_speed = slot_setter(e.ModelUsage, "speed")
-_set_credits = slot_setter(e.ModelUsage, "credits")
-_set_usage_raw = slot_setter(e.ModelUsage, "raw")
+_UsageDraft: Final = draft_class(e.ModelUsage)
 
 
 def _fast_model_usage(value: Any) -> Any:
@@ -293,14 +309,15 @@ def _fast_model_usage(value: Any) -> Any:
             return _BAD
     if credits is _BAD or (speed is not None and speed.__class__ is not str):
         return _BAD
-    usage = new_instance(e.ModelUsage)
-    _set_input_tokens(usage, input_tokens)
-    _set_output_tokens(usage, output_tokens)
-    _set_cache_creation(usage, cache_creation)
-    _set_cache_read(usage, cache_read)
-    _set_speed(usage, speed)
-    _set_credits(usage, credits)
-    _set_usage_raw(usage, value)
+    usage = _UsageDraft()
+    usage.input_tokens = input_tokens
+    usage.output_tokens = output_tokens
+    usage.cache_creation_input_tokens = cache_creation
+    usage.cache_read_input_tokens = cache_read
+    usage.speed = speed
+    usage.credits = credits
+    usage.raw = value
+    usage.__class__ = e.ModelUsage
     return usage
 
 
@@ -314,16 +331,7 @@ _END_FIELDS: Final = (
     "total_cost_usd",
     "cost_usd",
 )
-(
-    _set_start_id,
-    _set_end_is_error,
-    _set_model_usage,
-    _set_usage,
-    _set_end_model,
-    _set_end_span_id,
-    _set_total_cost,
-    _set_cost,
-) = (slot_setter(e.SpanModelRequestEnd, name) for name in _END_FIELDS)
+_SpanEndDraft: Final = draft_class(e.SpanModelRequestEnd)
 
 
 def _fast_span_end(value: dict[str, Any]) -> e.SpanModelRequestEnd | None:
@@ -347,17 +355,20 @@ def _fast_span_end(value: dict[str, Any]) -> e.SpanModelRequestEnd | None:
         or cost is _BAD
     ):
         return None
-    event = _envelope(e.SpanModelRequestEnd, value)
-    if event is not None:
-        _set_start_id(event, start_id)
-        _set_end_is_error(event, is_error)
-        _set_model_usage(event, model_usage)
-        _set_usage(event, usage)
-        _set_end_model(event, model)
-        _set_end_span_id(event, span_id)
-        _set_total_cost(event, total_cost)
-        _set_cost(event, cost)
-    return event
+    event = _envelope(_SpanEndDraft, value)
+    if event is None:
+        return None
+    event.model_request_start_id = start_id
+    event.is_error = is_error
+    event.model_usage = model_usage
+    event.usage = usage
+    event.model = model
+    event.span_id = span_id
+    event.total_cost_usd = total_cost
+    event.cost_usd = cost
+    event.__class__ = e.SpanModelRequestEnd
+    built: e.SpanModelRequestEnd = event
+    return built
 
 
 _CANDIDATES: Final[tuple[tuple[type[Any], Callable[[dict[str, Any]], Any], bool], ...]] = (

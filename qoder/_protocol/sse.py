@@ -37,21 +37,24 @@ scanned again; an unfinished line is kept as pieces and data lines as a list, ea
 U+2028 and U+2029, ordinary characters in SSE. By default :class:`.sse_bulk.BulkReader` reads
 runs of persisted-event frames at once and hands everything else to the line loop; with
 ``SSEDecoder(bulk=False)`` the line loop reads all. The frames are the same: the hypothesis
-tests compare the two, and both with a plain reference decoder.
+tests compare the two, and both with a plain reference decoder. ``SSEDecoder.feed_parts`` is
+``feed`` for a reader that needs only a frame's id, event and data (the client's event stream):
+the persisted events the bulk readers match come as ``(id, event, data)``, with no
+:class:`SSEFrame` made for them (tests/protocol/test_fields.py compares it with ``feed``).
 """
 
 from __future__ import annotations
 
 import codecs
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, TypeAlias, cast
 
 import attrs
 
-from .slots import new_instance, plain, slot_setter
+from .slots import draft_class, plain
 from .sse_bulk import BulkReader
 
-__all__ = ["DEFAULT_MAX_FRAME_BYTES", "SSEDecoder", "SSEFrame"]
+__all__ = ["DEFAULT_MAX_FRAME_BYTES", "Part", "SSEDecoder", "SSEFrame"]
 
 DEFAULT_MAX_FRAME_BYTES: Final = 16 * 1024 * 1024
 """Default bound on the data of one frame, in UTF-8 bytes (PROTOCOL.md §5.9)."""
@@ -118,13 +121,19 @@ class SSEFrame:
         return len(self.data.encode("utf-8"))
 
 
-# Frames are built with slots.new_instance and these setters, as SSEFrame(event, data, id,
-# last_event_id, retry, oversized, data_size) would build them; the bulk readers get them too.
+Part: TypeAlias = "SSEFrame | tuple[str, str, str]"
+"""What :meth:`SSEDecoder.feed_parts` returns for one frame: a persisted event's frame (an
+``id:``, a non-empty ``event:`` and one ``data:`` line) as its ``(id, event, data)``, any other
+frame as its :class:`SSEFrame`."""
+
+
+# Frames are built as drafts (slots.py): every field of _FRAME_FIELDS assigned, then retyped to
+# SSEFrame, the object SSEFrame(event, data, id, last_event_id, retry, oversized, data_size)
+# would be; the bulk readers get the draft class too.
 _FRAME_FIELDS: Final = ("event", "data", "id", "last_event_id", "retry", "oversized", "data_size")
 if not plain(SSEFrame, *_FRAME_FIELDS):  # pragma: no cover - a guard for whoever edits SSEFrame
     raise AssertionError("SSEFrame changed: update _FRAME_FIELDS and the bulk readers")
-_FRAME_SETTERS: Final = tuple(slot_setter(SSEFrame, name) for name in _FRAME_FIELDS)
-_set_event, _set_data, _set_id, _set_last_id, _set_retry, _set_oversized, _set_size = _FRAME_SETTERS
+_FrameDraft: Final = draft_class(SSEFrame)
 
 
 class SSEDecoder:
@@ -178,9 +187,7 @@ class SSEDecoder:
         self._max = max_frame_bytes
         self._line_limit = max_frame_bytes + _LINE_SLACK
         self._bulk = (
-            BulkReader(SSEFrame, _FRAME_SETTERS, max_frame_bytes, self._line_limit)
-            if bulk
-            else None
+            BulkReader(SSEFrame, _FrameDraft, max_frame_bytes, self._line_limit) if bulk else None
         )
         self._last_event_id = ""
         self._retry: int | None = None
@@ -220,9 +227,30 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[SSEFrame]:
         """Decode ``chunk`` and return the frames it completes (often none, or several)."""
-        frames: list[SSEFrame] = []
+        frames: list[Part] = []
         if self._bulk is not None:
             self._bulk.feed(self, chunk, frames)  # which leaves what it cannot read to the rules
+        else:
+            self._take_lines(self._decode(chunk), frames)
+        return cast("list[SSEFrame]", frames)  # only frames: the bulk reader's parts are off
+
+    def feed_parts(self, chunk: bytes) -> list[Part]:
+        """:meth:`feed`, but a persisted event's frame comes as its ``(id, event, data)``.
+
+        For a reader that needs only those three fields (:meth:`.stream.EventStream.feed`):
+        the bulk readers hand over the triples they match, without making an :class:`SSEFrame`
+        for each. Such a frame's ``last_event_id`` is its ``id``, ``retry`` is ``None``,
+        ``oversized`` is false; every other frame is returned as an :class:`SSEFrame`, in
+        stream order. The decoder's state moves exactly as with :meth:`feed`.
+        """
+        frames: list[Part] = []
+        bulk = self._bulk
+        if bulk is not None:
+            bulk.parts = True
+            try:
+                bulk.feed(self, chunk, frames)
+            finally:
+                bulk.parts = False
         else:
             self._take_lines(self._decode(chunk), frames)
         return frames
@@ -260,7 +288,7 @@ class SSEDecoder:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         return text
 
-    def _take_lines(self, text: str, frames: list[SSEFrame]) -> None:
+    def _take_lines(self, text: str, frames: list[Part]) -> None:
         """Apply the complete lines of ``text`` (rule 2); hold its unfinished last line."""
         pos = self._end_line(text, frames)
         if pos < 0:
@@ -271,7 +299,7 @@ class SSEDecoder:
         if tail:
             self._hold(tail)
 
-    def _end_line(self, text: str, frames: list[SSEFrame]) -> int:
+    def _end_line(self, text: str, frames: list[Part]) -> int:
         """Finish the held line with ``text`` up to its first LF and apply it.
 
         Returns where the next line starts in ``text``: 0 when no line is held, -1 when ``text``
@@ -324,7 +352,7 @@ class SSEDecoder:
 
     # --- rules 3 to 6 and 9: lines to frames --------------------------------------------------
 
-    def _process(self, lines: Iterable[str], frames: list[SSEFrame]) -> None:
+    def _process(self, lines: Iterable[str], frames: list[Part]) -> None:
         """Apply complete lines (line ends removed) to the frame, appending its dispatches."""
         for line in lines:
             if not line:  # rule 3: an empty line dispatches
@@ -363,17 +391,18 @@ class SSEDecoder:
             self._oversized = True
             self._data = []
 
-    def _dispatch(self, frames: list[SSEFrame]) -> None:
+    def _dispatch(self, frames: list[Part]) -> None:
         """End the frame at an empty line (rule 6): return it if it had data, then reset."""
         if self._data_size >= 0:
-            frame = new_instance(SSEFrame)  # SSEFrame(...) without attrs' overhead (slots.py)
-            _set_event(frame, self._event or "message")
-            _set_data(frame, "" if self._oversized else "\n".join(self._data))
-            _set_id(frame, self._frame_id)
-            _set_last_id(frame, self._id_buffer)
-            _set_retry(frame, self._frame_retry)
-            _set_oversized(frame, self._oversized)
-            _set_size(frame, self._data_size)
+            frame = _FrameDraft()  # SSEFrame(...) without attrs' overhead (slots.py)
+            frame.event = self._event or "message"
+            frame.data = "" if self._oversized else "\n".join(self._data)
+            frame.id = self._frame_id
+            frame.last_event_id = self._id_buffer
+            frame.retry = self._frame_retry
+            frame.oversized = self._oversized
+            frame.data_size = self._data_size
+            frame.__class__ = SSEFrame
             frames.append(frame)
             self._data = []
             self._data_size = -1

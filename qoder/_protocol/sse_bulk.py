@@ -20,8 +20,11 @@ leaves everything else to the line loop of :class:`.sse.SSEDecoder`, which appli
   16 skip the ``findall`` (a mixed stream, with previews or keep-alives, would waste it).
 * **Carry.** A frame cut by the end of a chunk is kept as text (up to 16 KiB) and read once
   complete, so network-sized chunks keep the fast path.
-* **Frames** are built slot by slot, as ``SSEFrame(...)`` would build them, without attrs'
-  per-field overhead (see :mod:`.slots`), with the setters the decoder hands over.
+* **Frames** are built as drafts filled field by field and then retyped, the objects
+  ``SSEFrame(...)`` would build, without attrs' per-field overhead (see :mod:`.slots`), with
+  the draft class the decoder hands over. For :meth:`.sse.SSEDecoder.feed_parts`
+  (``parts`` set), the runs of persisted events read at once are handed over as the
+  ``(id, event, data)`` triples of their matches instead: no frame at all.
 
 A frame near or over ``max_frame_bytes`` is always left to the line loop, which applies the
 size rules. The hypothesis tests of ``tests/protocol/test_sse.py`` compare the decoder with and
@@ -36,10 +39,8 @@ import re
 from itertools import chain
 from typing import TYPE_CHECKING, Any, Final
 
-from .slots import Setter, new_instance
-
 if TYPE_CHECKING:
-    from .sse import SSEDecoder, SSEFrame
+    from .sse import Part, SSEDecoder, SSEFrame
 
 __all__ = ["BulkReader"]
 
@@ -62,10 +63,11 @@ _BULK_MIN: Final = 4096
 # over long values again and again; lines without it are rare and take the line loop.
 _USUAL_FRAME: Final = re.compile(r"(?:id: ([^\n\x00]*)\n)?(?:event: ([^\n]*)\n)?data: ([^\n]*)\n\n")
 _BLANK_LINES: Final = re.compile(r"\n+")
-# A persisted event's frame, every line present; a match is _PERSISTED_OVERHEAD characters (or
-# bytes) longer than its three groups.
-_PERSISTED_FRAMES: Final = re.compile(r"id: ([^\n\x00]*)\nevent: ([^\n]*)\ndata: ([^\n]*)\n\n")
-_PERSISTED_BYTES: Final = re.compile(rb"id: ([^\n\x00]*)\nevent: ([^\n]*)\ndata: ([^\n]*)\n\n")
+# A persisted event's frame, every line present and the event named (an empty name, which
+# stands for "message", takes the per-frame expression); a match is _PERSISTED_OVERHEAD
+# characters (or bytes) longer than its three groups, which are the frame's id, event and data.
+_PERSISTED_FRAMES: Final = re.compile(r"id: ([^\n\x00]*)\nevent: ([^\n]+)\ndata: ([^\n]*)\n\n")
+_PERSISTED_BYTES: Final = re.compile(rb"id: ([^\n\x00]*)\nevent: ([^\n]+)\ndata: ([^\n]*)\n\n")
 _PERSISTED_OVERHEAD: Final = len("id: \nevent: \ndata: \n\n")
 
 
@@ -81,28 +83,40 @@ def _covers(found: list[tuple[Any, Any, Any]], size: int) -> bool:
 class BulkReader:
     """The bulk readers of one :class:`.sse.SSEDecoder`, and what they keep between chunks.
 
-    ``frame_type`` and ``setters`` are ``SSEFrame`` and the setters of its slots, in the order
-    of its fields; frames are built with them. Every method takes the decoder it reads for.
+    ``frame_type`` and ``draft`` are ``SSEFrame`` and its draft class (:func:`.slots.draft_class`);
+    frames are built with them. Every method takes the decoder it reads for. While ``parts`` is
+    set, persisted events read at once are appended as ``(id, event, data)`` (see
+    :data:`.sse.Part`), every other frame as an ``SSEFrame``.
     """
 
-    __slots__ = ("_carry", "_carry_len", "_carry_limit", "_frame_type", "_max", "_set", "_skips")
+    __slots__ = (
+        "_carry",
+        "_carry_len",
+        "_carry_limit",
+        "_draft",
+        "_frame_type",
+        "_max",
+        "_skips",
+        "parts",
+    )
 
     def __init__(
         self,
         frame_type: type[SSEFrame],
-        setters: tuple[Setter, ...],
+        draft: type[Any],
         max_frame_bytes: int,
         line_limit: int,
     ) -> None:
         self._frame_type = frame_type
-        self._set = setters
+        self._draft = draft
         self._max = max_frame_bytes
         self._carry_limit = min(_MAX_CARRY, line_limit)  # a carried line is no longer than that
         self._carry: list[str] = []  # text of an unfinished frame that began between frames
         self._carry_len = 0
         self._skips = 0  # chunks left that skip the attempt to read all their frames at once
+        self.parts = False  # hand persisted events over as (id, event, data), not as frames
 
-    def feed(self, decoder: SSEDecoder, chunk: bytes, frames: list[SSEFrame]) -> None:
+    def feed(self, decoder: SSEDecoder, chunk: bytes, frames: list[Part]) -> None:
         """Read ``chunk`` for ``decoder``; append the frames it completes to ``frames``."""
         done = 0
         if self._skips:
@@ -123,7 +137,7 @@ class BulkReader:
 
     # --- bytes --------------------------------------------------------------------------------
 
-    def _read_bytes(self, decoder: SSEDecoder, chunk: bytes, frames: list[SSEFrame]) -> int:
+    def _read_bytes(self, decoder: SSEDecoder, chunk: bytes, frames: list[Part]) -> int:
         """Read the persisted-event frames of ``chunk`` straight from its bytes, if it can.
 
         The common case: a chunk holding the end of a frame already begun, then whole frames of
@@ -157,35 +171,35 @@ class BulkReader:
         return not self._carry and decoder._between_frames()
 
     def _persisted_bytes(
-        self, decoder: SSEDecoder, found: list[tuple[bytes, bytes, bytes]], frames: list[SSEFrame]
+        self, decoder: SSEDecoder, found: list[tuple[bytes, bytes, bytes]], frames: list[Part]
     ) -> bool:
         """Append the frames of ``found``, unless a value is not valid UTF-8 (then ``False``)."""
-        decoded: list[SSEFrame] = []
+        decoded: list[Part] = []
         append_frame = decoded.append
-        new, frame_type = new_instance, self._frame_type
-        set_event, set_data, set_id, set_last_id, set_retry, set_oversized, set_size = self._set
-        frame_id = ""
+        draft, frame_type = self._draft, self._frame_type
         try:
-            for id_bytes, event_bytes, data_bytes in found:
-                frame_id = id_bytes.decode()
-                frame = new(frame_type)
-                set_event(frame, event_bytes.decode() or "message")
-                set_data(frame, data_bytes.decode())
-                set_id(frame, frame_id)
-                set_last_id(frame, frame_id)
-                set_retry(frame, None)
-                set_oversized(frame, False)
-                set_size(frame, len(data_bytes))
-                append_frame(frame)
+            if self.parts:
+                decoded = [(i.decode(), event.decode(), data.decode()) for i, event, data in found]
+            else:
+                for id_bytes, event_bytes, data_bytes in found:
+                    frame = draft()
+                    frame.event = event_bytes.decode()
+                    frame.data = data_bytes.decode()
+                    frame.id = frame.last_event_id = id_bytes.decode()
+                    frame.retry = None
+                    frame.oversized = False
+                    frame.data_size = len(data_bytes)
+                    frame.__class__ = frame_type
+                    append_frame(frame)
         except UnicodeDecodeError:
             return False
         frames += decoded
-        decoder._publish(frame_id)
+        decoder._publish(found[-1][0].decode())  # the ids of found decode: all of them did
         return True
 
     # --- text ---------------------------------------------------------------------------------
 
-    def _read_text(self, decoder: SSEDecoder, text: str, frames: list[SSEFrame]) -> None:
+    def _read_text(self, decoder: SSEDecoder, text: str, frames: list[Part]) -> None:
         """Apply ``text`` (LF line ends only): usual frames here, every other block by the rules.
 
         A frame left unfinished at the end of ``text`` is carried if it began between frames,
@@ -231,7 +245,7 @@ class BulkReader:
         pos: int,
         end: int,
         clean: bool,
-        frames: list[SSEFrame],
+        frames: list[Part],
     ) -> int:
         """Apply the blocks of ``text[pos:end]``, each ended by a blank line; ``end`` ends one.
 
@@ -270,7 +284,7 @@ class BulkReader:
         return pos
 
     def _usual_frames(
-        self, decoder: SSEDecoder, text: str, pos: int, frames_end: int, frames: list[SSEFrame]
+        self, decoder: SSEDecoder, text: str, pos: int, frames_end: int, frames: list[Part]
     ) -> int:
         """Read whole frames of the usual shape from ``pos``, the decoder being between frames.
 
@@ -285,9 +299,9 @@ class BulkReader:
         match = _USUAL_FRAME.match
         append_frame = frames.append
         max_size = self._max
-        new, frame_type = new_instance, self._frame_type
-        set_event, set_data, set_id, set_last_id, set_retry, set_oversized, set_size = self._set
+        draft, frame_type = self._draft, self._frame_type
         id_buffer = decoder._id_buffer
+        parts = self.parts
         while (m := match(text, pos, frames_end)) is not None:
             end = m.end()
             frame_id, event, data = m.groups()
@@ -296,21 +310,26 @@ class BulkReader:
                 break  # near or over the limit: the line loop applies the size rules
             if frame_id is not None:
                 id_buffer = frame_id
-            frame = new(frame_type)
-            set_event(frame, event or "message")
-            set_data(frame, data)
-            set_id(frame, frame_id)
-            set_last_id(frame, id_buffer)
-            set_retry(frame, None)
-            set_oversized(frame, False)
-            set_size(frame, size)
+                if parts and event:  # a persisted event's frame, for feed_parts
+                    append_frame((frame_id, event, data))
+                    pos = end
+                    continue
+            frame = draft()
+            frame.event = event or "message"
+            frame.data = data
+            frame.id = frame_id
+            frame.last_event_id = id_buffer
+            frame.retry = None
+            frame.oversized = False
+            frame.data_size = size
+            frame.__class__ = frame_type
             append_frame(frame)
             pos = end
         decoder._publish(id_buffer)
         return pos
 
     def _persisted_text(
-        self, decoder: SSEDecoder, text: str, pos: int, end: int, frames: list[SSEFrame]
+        self, decoder: SSEDecoder, text: str, pos: int, end: int, frames: list[Part]
     ) -> int:
         """Read at once all the complete frames from ``pos`` if all are persisted events.
 
@@ -328,18 +347,20 @@ class BulkReader:
         if not _covers(found, end - pos):
             self._skips = _BULK_SKIPS  # a mixed stream (previews, keep-alives): back off
             return pos
-        append_frame = frames.append
-        new, frame_type = new_instance, self._frame_type
-        set_event, set_data, set_id, set_last_id, set_retry, set_oversized, set_size = self._set
-        for frame_id, event, data in found:
-            frame = new(frame_type)
-            set_event(frame, event or "message")
-            set_data(frame, data)
-            set_id(frame, frame_id)
-            set_last_id(frame, frame_id)
-            set_retry(frame, None)
-            set_oversized(frame, False)
-            set_size(frame, len(data) if data.isascii() else len(data.encode("utf-8")))
-            append_frame(frame)
         decoder._publish(found[-1][0])
+        if self.parts:
+            frames += found
+            return end
+        append_frame = frames.append
+        draft, frame_type = self._draft, self._frame_type
+        for frame_id, event, data in found:
+            frame = draft()
+            frame.event = event
+            frame.data = data
+            frame.id = frame.last_event_id = frame_id
+            frame.retry = None
+            frame.oversized = False
+            frame.data_size = len(data) if data.isascii() else len(data.encode("utf-8"))
+            frame.__class__ = frame_type
+            append_frame(frame)
         return end

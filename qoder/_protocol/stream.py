@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Final
 
 from . import requests as rq
-from .convert import decode_frame
+from .convert import decode_fields, decode_frame
 from .events import Event, StreamErrorFrame
 from .retry import ReconnectBackoff
 from .sse import SSEDecoder
@@ -139,13 +139,22 @@ class EventStream:
         the reason to drop the connection if an in-band ``error`` frame arrived (§5 rule 13:
         what follows it on this connection is not trusted, so decoding stops there)."""
         events: list[tuple[Event, str | None]] = []
-        for frame in self._decoder.feed(chunk):
-            event = decode_frame(frame)
+        append = events.append
+        # Persisted events come as (id, event, data), without an SSEFrame each (feed_parts);
+        # decode_fields gives for them what decode_frame gives for their frames.
+        for part in self._decoder.feed_parts(chunk):
+            frame_id: str | None
+            if isinstance(part, tuple):
+                frame_id, name, data = part
+                event = decode_fields(frame_id, name, data)
+            else:
+                frame_id = part.id
+                event = decode_frame(part)
             if event is None:
                 continue
             if isinstance(event, StreamErrorFrame):
                 return events, f"the server reported a stream error: {event.message}"
-            events.append((event, frame.id))
+            append((event, frame_id))
         return events, None
 
     def advanced(self) -> None:
