@@ -56,6 +56,8 @@ _TOKEN_FIELDS: Final = (
 # Nested legacy counters (§4.18) summed into Usage.extra under dotted names.
 _NESTED_FIELDS: Final = ("cache_creation", "server_tool_use")
 _UNKNOWN_MODEL: Final = "unknown"
+_TEXT_RUN: Final = 64
+"""Text pieces joined into one (see ResultAccumulator._add_text)."""
 
 _RFC3339: Final = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
@@ -89,14 +91,11 @@ def parse_timestamp_ns(text: str | None) -> int | None:
 
 def _canonical(text: str) -> bool:
     """``YYYY-MM-DDTHH:MM:SS[.fff…]Z``: stamps of this shape and one length sort as text."""
+    # Positions 4, 7, 10, 13 and 16 hold "-", "-", "T", ":", ":": one slice checks them.
     return (
         text[-1:] == "Z"
         and len(text) >= 20
-        and text[4] == "-"
-        and text[7] == "-"
-        and text[10] == "T"
-        and text[13] == ":"
-        and text[16] == ":"
+        and text[4:17:3] == "--T::"
         and (len(text) == 20 or text[19] == ".")
     )
 
@@ -214,8 +213,10 @@ class ResultAccumulator:
         "_cost",
         "_credits",
         "_denials",
+        "_first_met",
         "_first_ns",
         "_first_text",
+        "_joined",
         "_last_ns",
         "_last_text",
         "_model_usage",
@@ -232,6 +233,7 @@ class ResultAccumulator:
 
     def __init__(self) -> None:
         self._text: list[str] = []
+        self._joined = 0  # pieces of _text already joined from runs of _TEXT_RUN
         self._usage = _UsageSum()
         self._model_usage: dict[str, _UsageSum] = {}
         self._start_models: dict[str, str] = {}
@@ -245,6 +247,7 @@ class ResultAccumulator:
         self._last_ns = 0
         self._shape = 0  # the length of the canonical stamps seen so far; 0: parse each one
         self._first_text = self._last_text = ""
+        self._first_met = ""  # text mode: the first stamp, whose time _first_ns holds
         self._warnings: list[str] = []
         self._warnings_dropped = 0
 
@@ -252,6 +255,16 @@ class ResultAccumulator:
     def text(self) -> str:
         """The result text so far: every text block of the primary thread, no separator."""
         return "".join(self._text)
+
+    def _add_text(self, text: str) -> None:
+        """Keep ``text`` in the turn's text. Every :data:`_TEXT_RUN` pieces are joined into
+        one string: a turn of a million short messages keeps a few thousand strings, its own
+        text in size, rather than a million string objects of 50 bytes of overhead each."""
+        pieces = self._text
+        pieces.append(text)
+        if len(pieces) >= self._joined + _TEXT_RUN:
+            pieces[self._joined :] = ["".join(pieces[self._joined :])]
+            self._joined += 1
 
     def add_timestamp(self, processed_at: str | None) -> None:
         """Widen the turn's ``processed_at`` span (for ``duration_api_ms``).
@@ -261,7 +274,13 @@ class ResultAccumulator:
         if not processed_at:
             return
         shape = self._shape
-        if shape and len(processed_at) == shape and _canonical(processed_at):
+        if (  # _canonical(processed_at), inlined for the stamp of every event
+            shape
+            and len(processed_at) == shape
+            and processed_at[-1] == "Z"
+            and processed_at[4:17:3] == "--T::"
+            and (shape == 20 or processed_at[19] == ".")
+        ):
             # Every stamp so far had this one canonical shape: text order is time order,
             # and only the earliest and latest are parsed, once, at the end.
             if processed_at < self._first_text:
@@ -275,7 +294,8 @@ class ResultAccumulator:
             return
         if not self._stamps and _canonical(processed_at):
             self._shape = len(processed_at)
-            self._first_text = self._last_text = processed_at
+            self._first_text = self._last_text = self._first_met = processed_at
+            self._first_ns = ns  # kept: the first stamp is usually the earliest (see _span_ns)
             self._stamps = 1
             return
         self._leave_text_mode()
@@ -296,14 +316,27 @@ class ResultAccumulator:
 
     def _span_ns(self) -> int:
         if self._shape:
-            first = parse_timestamp_ns(self._first_text) or 0
+            # The first stamp met (the prompt's own, from the POST reply) is usually the
+            # earliest: it was parsed when met, and _first_ns still holds it.
+            if self._first_text == self._first_met:
+                first = self._first_ns
+            else:
+                first = parse_timestamp_ns(self._first_text) or 0
             return (parse_timestamp_ns(self._last_text) or 0) - first
         return self._last_ns - self._first_ns
 
     def add_message(self, event: AgentMessageEvent) -> None:
         """Add the text of an ``agent.message``; other threads and other blocks add none."""
         if event.session_thread_id is None:
-            self._text.extend(block.text for block in event.content if type(block) is TextBlock)
+            content = event.content
+            if len(content) == 1:  # one block: the usual message, no list built
+                block = content[0]
+                if type(block) is TextBlock:
+                    self._add_text(block.text)
+            else:
+                for block in content:
+                    if type(block) is TextBlock:
+                        self._add_text(block.text)
 
     def add_model_request_start(self, event: SpanModelRequestStart, event_id: str | None) -> None:
         """Remember the start's model, for an end that names none (§6.5 ``model_usage``).

@@ -6,6 +6,7 @@ these pin each rule of :mod:`qoder._protocol.correlate` on its own.
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -49,12 +50,30 @@ def test_seen_keys_report_a_repeat_once_seen() -> None:
     assert seen.add(("evt_1", "session.status_idle"))
 
 
-def test_seen_keys_forget_the_oldest_past_capacity() -> None:
-    seen = SeenKeys(2)
+def test_seen_keys_remember_at_least_half_their_capacity_and_at_most_all() -> None:
+    seen = SeenKeys(4)  # generations of 2 keys
     for key in ("a", "b", "c"):
         assert seen.add((key, "agent.message"))
-    assert seen.add(("a", "agent.message"))  # forgotten, so new again
-    assert not seen.add(("c", "agent.message"))
+    assert not seen.add(("a", "agent.message"))  # among the last 4: remembered
+    assert seen.add(("d", "agent.message"))
+    assert seen.add(("e", "agent.message"))
+    assert seen.add(("a", "agent.message"))  # 4 keys later: forgotten, so new again
+    assert not seen.add(("e", "agent.message"))  # the last 2 are always remembered
+    assert not seen.add(("a", "agent.message"))
+
+
+def test_a_full_dedupe_window_keeps_no_copy_of_the_ids() -> None:
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        seen = SeenKeys(50_000)
+        for n in range(60_000):  # ids made and dropped as the stream's events are
+            assert seen.add((f"evt_{n:032x}", "agent.message"))
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert not seen.add((f"evt_{59_999:032x}", "agent.message"))
+    assert kept < 4 * 2**20  # the tuples and ids themselves would take over 9 MiB
 
 
 # --- POST replies ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -111,6 +112,31 @@ def test_text_joins_primary_thread_text_blocks_with_no_separator() -> None:
         message([{"type": "mystery", "text": "no"}, {"type": "text", "text": " is 40."}])
     )
     assert build(acc).result == "Running it. The answer is 40."
+
+
+def test_the_text_of_many_messages_is_kept_whole_and_in_order() -> None:
+    acc = ResultAccumulator()
+    for n in range(1_000):
+        acc.add_message(message([{"type": "text", "text": f"{n},"}]))
+        if n == 600:
+            assert acc.text == "".join(f"{i}," for i in range(601))  # readable midway
+    assert build(acc).result == "".join(f"{n}," for n in range(1_000))
+
+
+def test_a_long_turn_keeps_its_text_not_a_string_per_message() -> None:
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        events = [message([{"type": "text", "text": f"{n:05d}"}]) for n in range(20_000)]
+        acc = ResultAccumulator()
+        while events:  # each message dropped once added, as a reader drops it once read
+            acc.add_message(events.pop())
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # 100,000 characters of text; a str kept per message would be over 1 MB.
+    assert kept < 400_000
+    assert acc.text == "".join(f"{n:05d}" for n in reversed(range(20_000)))
 
 
 def test_text_is_empty_when_the_agent_said_nothing() -> None:

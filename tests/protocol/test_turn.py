@@ -1221,7 +1221,8 @@ def test_dedupe_memory_is_bounded_by_its_capacity() -> None:
     run_turn(conv, START, [ECHO])
     say = [item("agent.message", f"m{i}", "t1", content=text(str(i))) for i in range(4)]
     out = feed_events(conv, [say[0], say[1], say[0], say[2], say[3], say[0]])
-    # m0 is dropped while it is among the last 3 ids, and handled again once it has left them.
+    # m0 is dropped while it is among the last 2 ids (at least half the capacity is kept), and
+    # handled again once it has left the last 3.
     assert texts(delivered(out)) == ["0", "1", "2", "3", "0"]
 
 
