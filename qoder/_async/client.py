@@ -269,7 +269,7 @@ class AsyncClient:
             case fx.WakeReader():
                 await self._wake_reader(hard=effect.hard)
             case fx.OpenHTTP():
-                self._http.open(effect.timeouts)
+                self._http.open(effect)
             case fx.CloseHTTP():
                 await self._http.close()
             case _:

@@ -120,7 +120,7 @@ class AsyncCloud:
             case fx.CallUser():
                 return await call_user(effect)
             case fx.OpenHTTP():
-                self._http.open(effect.timeouts)
+                self._http.open(effect)
             case fx.CloseHTTP():
                 await self._http.close()
             case fx.OpenStream() | fx.ReadChunk() | fx.CloseStream() | fx.WakeReader():

@@ -31,6 +31,7 @@ class AsyncHTTPClient:
     def __init__(self, client: httpx.AsyncClient | None) -> None:
         self._client = client
         self._owns = client is None
+        self._static: dict[str, str] = {}  # headers the client carries itself (see open())
         self._in_flight = 0  # one event loop: no lock needed between the awaits
         self._closing = False
 
@@ -39,11 +40,15 @@ class AsyncHTTPClient:
         """Whether :meth:`close` was called."""
         return self._closing
 
-    def open(self, timeouts: fx.Timeouts) -> None:
+    def open(self, effect: fx.OpenHTTP) -> None:
         """Perform ``OpenHTTP``: make a client unless the user gave one (with the process's
-        one SSL context: making one per client costs about 35 ms)."""
+        one SSL context: making one per client costs about 35 ms), carrying the effect's
+        headers itself."""
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=timeout(timeouts), verify=ssl_context())
+            self._client = httpx.AsyncClient(
+                timeout=timeout(effect.timeouts), verify=ssl_context(), headers=effect.headers
+            )
+            self._static = dict(effect.headers)
 
     @contextlib.asynccontextmanager
     async def lease(self) -> AsyncIterator[httpx.AsyncClient | None]:
@@ -63,7 +68,7 @@ class AsyncHTTPClient:
     async def send(self, effect: fx.Send) -> fx.Received | fx.NoResponse:
         """Perform ``Send`` (not sent once closing)."""
         async with self.lease() as client:
-            return closed_client() if client is None else await asend(client, effect)
+            return closed_client() if client is None else await asend(client, effect, self._static)
 
     async def open_stream(
         self, stream: EventStreamConnection, effect: fx.OpenStream

@@ -63,6 +63,13 @@ class Caller:
             extra=config.default_headers,
         )
 
+    def static_headers(self) -> dict[str, str]:
+        """The headers of every request that do not change (all but the token): an HTTP
+        client the facade makes carries them itself (see :class:`~.effects.OpenHTTP`)."""
+        headers = self.headers()
+        headers.pop("Authorization", None)
+        return headers
+
     def url(self, request: rq.APIRequest) -> str:
         """The absolute URL of ``request``."""
         return self.config.base_url + request.path

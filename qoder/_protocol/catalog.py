@@ -57,7 +57,7 @@ class CatalogCore:
         if self.caller is None:
             config = resolve()
             self.caller = Caller(config)
-            yield OpenHTTP(config.timeouts)
+            yield OpenHTTP(config.timeouts, self.caller.static_headers())
 
     def close(self) -> Flow[None]:
         """Close the HTTP client the facade made. Idempotent."""

@@ -77,10 +77,16 @@ class Timeouts:
 
 @attrs.frozen
 class OpenHTTP:
-    """Have an HTTP client ready; one the facade makes gets these ``timeouts`` (a client the
-    user gave is used as it is)."""
+    """Have an HTTP client ready; one the facade makes gets these ``timeouts`` and carries
+    ``headers`` on every request (a client the user gave is used as it is).
+
+    ``headers`` are the §2.3 headers that do not change from request to request (never the
+    token). Each request's effect still lists all its headers; the facade sends only those
+    that differ from these, which spares httpx merging them into every request.
+    """
 
     timeouts: Timeouts
+    headers: Mapping[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen

@@ -165,7 +165,7 @@ class SessionCore:
         try:
             config = resolve()
             self._configure(config)
-            yield OpenHTTP(config.timeouts)
+            yield OpenHTTP(config.timeouts, self._require_caller().static_headers())
             resume = config.resume
             if config.continue_conversation and isinstance(config.agent, str):
                 resume = yield from connecting.newest_session(self._require_caller(), config.agent)

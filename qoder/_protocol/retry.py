@@ -37,9 +37,9 @@ Clocks, randomness and idempotency keys are parameters, so tests are exact.
 from __future__ import annotations
 
 import email.utils
+import os
 import random
 import time
-import uuid
 from collections.abc import Callable, Generator, Mapping
 from typing import Final
 
@@ -244,7 +244,15 @@ CallResult = Received | NoResponse | str | None
 
 
 def _default_key() -> str:
-    return str(uuid.uuid4())
+    """A fresh random UUID4 in its canonical text form, as ``str(uuid.uuid4())`` gives it,
+    written from 16 random bytes directly (``uuid.UUID`` costs about 4 µs a call, and every
+    POST makes one)."""
+    digits = os.urandom(16).hex()
+    variant = _VARIANT[int(digits[16], 16) & 3]  # RFC 4122: the top two bits are 10
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
+
+
+_VARIANT: Final = "89ab"
 
 
 def _is_busy_endpoint(request: APIRequest) -> bool:

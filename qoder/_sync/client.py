@@ -261,7 +261,7 @@ class SyncClient:
                     self._disconnected.set()
                 self._stream.wake()
             case fx.OpenHTTP():
-                self._http.open(effect.timeouts)
+                self._http.open(effect)
             case fx.CloseHTTP():
                 self._http.close()
             case _:

@@ -111,7 +111,7 @@ class Cloud:
             case fx.CallUser():
                 return call_user(effect)
             case fx.OpenHTTP():
-                self._http.open(effect.timeouts)
+                self._http.open(effect)
             case fx.CloseHTTP():
                 self._http.close()
             case fx.OpenStream() | fx.ReadChunk() | fx.CloseStream() | fx.WakeReader():

@@ -35,6 +35,7 @@ class HTTPClient:
     def __init__(self, client: httpx.Client | None) -> None:
         self._client = client
         self._owns = client is None
+        self._static: dict[str, str] = {}  # headers the client carries itself (see open())
         self._lock = threading.Lock()
         self._in_flight = 0
         self._closing = False
@@ -44,11 +45,15 @@ class HTTPClient:
         """Whether :meth:`close` was called."""
         return self._closing
 
-    def open(self, timeouts: fx.Timeouts) -> None:
+    def open(self, effect: fx.OpenHTTP) -> None:
         """Perform ``OpenHTTP``: make a client unless the user gave one (with the process's
-        one SSL context: making one per client costs about 35 ms)."""
+        one SSL context: making one per client costs about 35 ms), carrying the effect's
+        headers itself."""
         if self._client is None:
-            self._client = httpx.Client(timeout=timeout(timeouts), verify=ssl_context())
+            self._client = httpx.Client(
+                timeout=timeout(effect.timeouts), verify=ssl_context(), headers=effect.headers
+            )
+            self._static = dict(effect.headers)
 
     @contextlib.contextmanager
     def lease(self) -> Iterator[httpx.Client | None]:
@@ -71,7 +76,7 @@ class HTTPClient:
     def send(self, effect: fx.Send) -> fx.Received | fx.NoResponse:
         """Perform ``Send`` (not sent once closing)."""
         with self.lease() as client:
-            return closed_client() if client is None else send(client, effect)
+            return closed_client() if client is None else send(client, effect, self._static)
 
     def open_stream(self, stream: EventStreamConnection, effect: fx.OpenStream) -> fx.EffectResult:
         """Perform ``OpenStream`` on ``stream``, unless :meth:`close` was called before or

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 
+import attrs
 import httpx
 import pytest
 
@@ -82,3 +83,22 @@ def test_one_ssl_context_per_process() -> None:
     assert ssl_context() is context
     assert context.verify_mode == ssl.CERT_REQUIRED
     assert context.check_hostname
+
+
+@pytest.mark.parametrize("effect", EFFECTS)
+def test_headers_the_client_carries_are_left_out_and_the_request_is_the_same(
+    effect: fx.Send | fx.OpenStream,
+) -> None:
+    static = rq.base_headers(token="t", version="9.9", timeout_seconds=60.0)
+    static.pop("Authorization")
+    headers = {**static, **effect.headers, "Accept": "text/event-stream"}
+    effect = attrs.evolve(effect, headers=headers)
+    # An older value of a carried header (a refreshed token, another Accept) still wins.
+    carried = {**static, "Authorization": "Bearer old"}
+    with httpx.Client() as plain, httpx.Client(headers=carried) as carrying:
+        expected = _plain(plain, effect)
+        got = build_request(carrying, effect, carried)
+        assert sorted(got.headers.multi_items()) == sorted(expected.headers.multi_items())
+        assert got.headers["Authorization"] == "Bearer t"
+        assert got.headers["Accept"] == "text/event-stream"
+        assert got.read() == expected.read()

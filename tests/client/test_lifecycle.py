@@ -105,6 +105,14 @@ def test_standard_headers(facade: Facade, api: ScriptedAPI) -> None:
     assert post.headers["X-Qoder-Retry-Count"] == "0"
     assert post.headers["Content-Type"] == "application/json"
     assert len(post.headers["Idempotency-Key"]) == 36
+    # The HTTP client the library makes carries the unchanging ones itself: still all there,
+    # each once, with the values of §2.3.
+    assert post.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert post.headers["Accept"] == "application/json"
+    assert post.headers["X-Qoder-Lang"] == "python"
+    assert post.headers["X-Qoder-Package-Version"] == post.headers["User-Agent"].split("/")[1]
+    names = [name.lower() for name, _ in post.headers.multi_items()]
+    assert len(names) == len(set(names))
     stream = api.stream_route.calls[0].request
     assert stream.headers["Accept"] == "text/event-stream"
     assert "Last-Event-ID" not in stream.headers  # a new session has no history to skip

@@ -640,6 +640,22 @@ def test_default_keys_are_uuid4() -> None:
     assert uuid.UUID(first.headers["Idempotency-Key"]).version == 4
 
 
+def test_default_keys_are_canonical_random_uuid4_text() -> None:
+    keys = set()
+    for _ in range(2_000):
+        flow = call_flow(POST, policy=RetryPolicy(), method_url="u", redact=redact)
+        first = next(flow)
+        assert isinstance(first, Send)
+        key = first.headers["Idempotency-Key"]
+        parsed = uuid.UUID(key)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert str(parsed) == key  # the canonical form: lower case, hyphens where str() puts them
+        keys.add(key)
+    assert len(keys) == 2_000
+    # Every variant digit occurs (the two random bits after the variant's are random).
+    assert {key[19] for key in keys} == set("89ab")
+
+
 def test_closing_the_flow_during_a_sleep_stops_it() -> None:
     flow = call_flow(GET, policy=RetryPolicy(), method_url="u", redact=redact, rand=zero)
     next(flow)
