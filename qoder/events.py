@@ -13,9 +13,10 @@
             break  # the turn is over (see docs/conversations.md for every way it can end)
 
 Every class is frozen and keeps the JSON it was decoded from in ``raw``. :data:`WireEvent` is
-the union of the known types and :class:`UnknownEvent`; :data:`Event`, everything the stream
-yields: :data:`WireEvent`, :class:`MalformedEvent` and :class:`StreamErrorFrame`. The wire
-names of the types are in docs/protocol.md §4.
+the union of the known types and :class:`UnknownEvent`; :data:`Event`, everything the decoder
+makes: :data:`WireEvent`, :class:`MalformedEvent` and :class:`StreamErrorFrame`.
+``receive_events()`` yields all but the last: an in-band ``error`` frame is a dropped
+connection, which the client resumes. The wire names of the types are in docs/protocol.md §4.
 """
 
 from ._protocol.events import (

@@ -9,7 +9,8 @@ Three classes stand for what is not a well-formed known event:
 * :class:`MalformedEvent` — a frame whose data is not a JSON object, whose known fields have the
   wrong JSON type, or that exceeded the frame size limit (§5 rules 9–10). It carries the reason.
 * :class:`StreamErrorFrame` — an in-band ``error`` frame: a stream failure, not a
-  ``session.error`` (§5 rule 13).
+  ``session.error`` (§5 rule 13). The client treats it as a dropped connection and resumes;
+  ``receive_events()`` never yields it.
 
 Field types follow the wire; ids and timestamps stay strings. Variants the protocol allows
 (older field names, string ``content``) are folded into the canonical fields by the converter.

@@ -58,9 +58,10 @@ class AssistantMessage:
 class SystemMessage:
     """A session notice: ``subtype`` names it, ``data`` is the wire event's JSON object.
 
-    Subtypes: ``status_running``, ``status_rescheduled``, ``session_error`` (including errors
-    the server is still retrying), ``requires_action`` (the turn waits for answers that no
-    handler gave; see :attr:`ResultMessage.pending_tool_uses`).
+    Subtypes: ``session_error`` (every ``session.error``, including those the server is still
+    retrying), ``status_rescheduled``, and ``stop_hook_continued`` (a ``Stop`` hook blocked
+    the end of the turn: ``data`` holds its ``reason`` and the turn's earlier ``result``, and
+    the reason was posted as the next prompt).
     """
 
     subtype: str
@@ -138,12 +139,14 @@ class Usage(Mapping[str, Any]):
 class ResultMessage:
     """The end of a turn, always the last message :meth:`receive_response` yields.
 
-    ``subtype`` is ``"success"``, ``"error_max_budget"`` or ``"error_during_execution"``;
-    ``terminal_reason`` says exactly what ended the turn (``end_turn``, ``requires_action``,
-    ``retries_exhausted``, ``budget_reached``, ``session_error``, ``terminated``, ``deleted``,
-    ``stream_lost``). ``result`` joins the text of every agent message of the turn.
-    ``usage`` sums every model request of the turn; ``total_credits`` and ``total_cost_usd``
-    are ``None`` when the server reported none.
+    ``subtype`` is ``"success"``, ``"error_max_budget"`` (the session's credit budget),
+    ``"error_max_turns"`` or ``"error_max_budget_usd"`` (a limit of the options, enforced by the
+    client) or ``"error_during_execution"``; ``terminal_reason`` says exactly what ended the
+    turn (``end_turn``, ``requires_action``, ``retries_exhausted``, ``budget_reached``,
+    ``interrupted``, ``session_error``, ``terminated``, ``deleted``, ``stream_lost``,
+    ``buffer_overflow``, ``protocol_error``, ``client_error``). ``result`` joins the text of
+    every agent message of the turn. ``usage`` sums every model request of the turn;
+    ``total_credits`` and ``total_cost_usd`` are ``None`` when the server reported none.
     """
 
     subtype: str

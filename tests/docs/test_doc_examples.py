@@ -1,4 +1,4 @@
-"""The code blocks of docs/ marked ``<!-- tested -->`` run as they are written."""
+"""The code blocks of docs/ and README.md marked ``<!-- tested -->`` run as they are written."""
 
 from __future__ import annotations
 
@@ -9,20 +9,21 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
 TESTED = re.compile(r"<!-- tested -->\n```python\n(.*?)```", re.DOTALL)
 
 
 def doc_blocks() -> list[tuple[str, str]]:
     blocks = []
-    for page in sorted(DOCS.glob("*.md")):
+    for page in PAGES:
         for index, code in enumerate(TESTED.findall(page.read_text(encoding="utf-8"))):
             blocks.append((f"{page.stem}-{index}", code))
     return blocks
 
 
 def test_some_blocks_are_tested() -> None:
-    assert doc_blocks(), "no <!-- tested --> block found in docs/"
+    assert doc_blocks(), "no <!-- tested --> block found in docs/ or README.md"
 
 
 @pytest.mark.parametrize(("name", "code"), doc_blocks(), ids=lambda v: str(v)[:20])

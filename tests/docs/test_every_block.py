@@ -1,4 +1,5 @@
-"""Every Python block of the documentation is run by the test suite, or says why not.
+"""Every Python block of the documentation (docs/ and README.md) is run by the test suite, or
+says why not.
 
 A block is preceded by one of: ``<!-- tested -->`` (a pytest module, run by
 test_doc_examples.py), ``<!-- runs -->`` (a program, run against the served emulator by
@@ -14,15 +15,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
+README = ROOT / "README.md"
 MARKERS = ("<!-- tested -->", "<!-- runs -->")
 NOT_RUN = re.compile(r"^\*Not run by the tests: .{10,}\.\*$")
 INCLUDE = re.compile(r'^--8<-- "examples/([\w.]+)"$')
 
 
+def pages() -> list[Path]:
+    """The pages whose blocks are checked: every page of the site, and the README."""
+    return [*sorted(DOCS.glob("*.md")), README]
+
+
 def python_blocks() -> list[tuple[str, int, str, str]]:
     """(page, line, the marker line before the block, the block's code) for each block."""
     found = []
-    for page in sorted(DOCS.glob("*.md")):
+    for page in pages():
         lines = page.read_text(encoding="utf-8").split("\n")
         for index, line in enumerate(lines):
             if line.startswith("```python"):
