@@ -24,6 +24,8 @@ pytestmark = [
 ]
 
 BOUND = 30.0
+# x86-64 Linux: read, poll, select, pselect6, ppoll. readline waits in one of these for a key.
+WAITING_FOR_INPUT = {"0", "7", "23", "270", "271"}
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\r")
 
 
@@ -56,6 +58,26 @@ class Terminal:
         head, _, tail = clean.partition(text)
         self.screen = tail.encode()
         return head + text
+
+    def wait_until_reading(self) -> None:
+        """Wait until the chat's main thread is blocked waiting for a key, as it is when a
+        person presses one. GNU readline drops a SIGINT that lands in the instant between
+        its prompt being drawn and its wait for input starting (Python sees it at the next
+        key), which a program typing at machine speed can hit; a person cannot."""
+        path = f"/proc/{self.pid}/syscall"
+        if not os.path.exists(path):
+            return  # not Linux: nothing to look at
+        deadline = time.monotonic() + BOUND
+        while time.monotonic() < deadline:
+            with open(path) as state:
+                if state.read().split(" ", 1)[0] in WAITING_FOR_INPUT:
+                    return
+            # Read what the chat writes meanwhile; select() paces the loop, no sleep.
+            ready, _, _ = select.select([self.fd], [], [], 0.01)
+            if ready:
+                with contextlib.suppress(OSError):
+                    self.screen += os.read(self.fd, 65536)
+        raise AssertionError("the chat never waited for input")
 
     def exit_status(self) -> int:
         deadline = time.monotonic() + BOUND
@@ -131,6 +153,7 @@ def test_ctrl_c_interrupts_a_turn_then_ends_the_chat_at_the_prompt(chat: Termina
     chat.expect("[interrupting]")
     chat.expect("[interrupted]")
     chat.expect("you> ")
+    chat.wait_until_reading()
     chat.type("\x03")  # Ctrl-C at the prompt
     assert chat.exit_status() == 0
     assert b"Traceback" not in chat.screen
