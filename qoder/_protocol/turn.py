@@ -107,7 +107,7 @@ class Conversation:
     ``PostToolUse`` hooks (an :class:`ObserveToolResult`).
     ``max_model_requests`` is the options' ``max_turns``; ``watch_cost`` asks for an
     :class:`EnforceLimit` after each model request (``max_budget_usd``). ``dedupe_capacity``
-    bounds the ids remembered for dedupe,
+    bounds the ids remembered for dedupe (at least half as many are),
     ``max_pending_events`` the events buffered while PENDING (and while a turn is parked).
     ``cursor`` is where the stream of an existing session resumes from (§6.2); ``clock`` gives
     seconds for ``duration_ms``.
@@ -377,10 +377,7 @@ class Conversation:
             if not turn.corr.claims(event, event_id):
                 return []
             turn.acc.add_timestamp(event.processed_at)
-            try:
-                handler = _HANDLERS[type(event)]
-            except KeyError:
-                handler = _handler_for(type(event))
+            handler = _HANDLERS.get(type(event)) or _handler_for(type(event))
             return handler(self, turn, event, event_id)
         if state is TurnState.PENDING:
             assert self._turn is not None
@@ -492,8 +489,10 @@ class Conversation:
         self, turn: TurnRecord, event: e.AgentMessageEvent, event_id: str | None
     ) -> list[Output]:
         turn.acc.add_message(event)
-        stops = self._finish_preview(turn, event_id)
-        return [*stops, self._assistant(turn, event, event_id, event.content)]
+        message = self._assistant(turn, event, event_id, event.content)
+        if turn.partials is None:  # no preview to stop: the usual case, kept short
+            return [message]
+        return [*self._finish_preview(turn, event_id), message]
 
     def _on_span_start(
         self, turn: TurnRecord, event: e.SpanModelRequestStart, event_id: str | None
@@ -662,12 +661,13 @@ class Conversation:
         event_id: str | None,
         content: tuple[ContentBlock, ...],
     ) -> Deliver:
+        turn_ids = turn.corr.turn_ids
         message = AssistantMessage(
             content,
             model=turn.model,
             uuid=event_id,
             session_id=self.session_id,
-            turn_id=event.turn_id or turn.corr.first_turn_id,
+            turn_id=event.turn_id or (turn_ids[0] if turn_ids else None),
         )
         return Deliver(message)
 
