@@ -148,6 +148,23 @@ def _fast_agent_message(value: dict[str, Any]) -> e.AgentMessageEvent | None:
     return built
 
 
+_UserMessageDraft: Final = draft_class(e.UserMessageEvent)
+
+
+def _fast_user_message(value: dict[str, Any]) -> e.UserMessageEvent | None:
+    # The echo of every prompt: one a turn, text only (an image goes the generic way).
+    content = _fast_content(value.get("content"))
+    if content is _BAD:
+        return None
+    event = _envelope(_UserMessageDraft, value)
+    if event is None:
+        return None
+    event.content = content
+    event.__class__ = e.UserMessageEvent
+    built: e.UserMessageEvent = event
+    return built
+
+
 _ThinkingDraft: Final = draft_class(e.AgentThinking)
 
 
@@ -373,6 +390,7 @@ def _fast_span_end(value: dict[str, Any]) -> e.SpanModelRequestEnd | None:
 
 _CANDIDATES: Final[tuple[tuple[type[Any], Callable[[dict[str, Any]], Any], bool], ...]] = (
     (e.AgentMessageEvent, _fast_agent_message, plain(b.TextBlock, "text")),
+    (e.UserMessageEvent, _fast_user_message, plain(b.TextBlock, "text")),
     (e.AgentThinking, _fast_agent_thinking, True),
     (e.AgentToolUse, _fast_agent_tool_use, True),
     (e.AgentToolResult, _fast_agent_tool_result, plain(b.TextBlock, "text")),
@@ -383,6 +401,7 @@ _CANDIDATES: Final[tuple[tuple[type[Any], Callable[[dict[str, Any]], Any], bool]
 )
 _FAST_FIELDS: Final[dict[type[Any], tuple[str, ...]]] = {
     e.AgentMessageEvent: ("content",),
+    e.UserMessageEvent: ("content",),
     e.AgentThinking: ("thinking",),
     e.AgentToolUse: ("name", "input", "evaluated_permission"),
     e.AgentToolResult: ("tool_use_id", "content", "is_error"),
