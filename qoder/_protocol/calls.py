@@ -36,6 +36,7 @@ class Caller:
         self.policy = RetryPolicy(max_retries=config.max_retries)
         self._token = ""
         self._secrets: list[str] = []
+        self._headers: dict[str, str] = {}  # headers(), made again when the token changes
         self.set_token(config.token)
 
     def set_token(self, token: str) -> None:
@@ -43,6 +44,15 @@ class Caller:
         self._token = token.strip()
         if self._token and self._token not in self._secrets:
             self._secrets.append(self._token)
+        config = self.config
+        self._headers = rq.base_headers(
+            token=self._token,
+            version=config.version,
+            timeout_seconds=config.timeouts.read,
+            workspace_id=config.workspace_id,
+            betas=config.betas,
+            extra=config.default_headers,
+        )
 
     def redact(self, text: str) -> str:
         """``text`` with every token this client has used cut out where it can be the token
@@ -52,16 +62,8 @@ class Caller:
         return text
 
     def headers(self) -> dict[str, str]:
-        """The headers of every request (§2.3), with the current token."""
-        config = self.config
-        return rq.base_headers(
-            token=self._token,
-            version=config.version,
-            timeout_seconds=config.timeouts.read,
-            workspace_id=config.workspace_id,
-            betas=config.betas,
-            extra=config.default_headers,
-        )
+        """The headers of every request (§2.3), with the current token (a new dict)."""
+        return dict(self._headers)
 
     def static_headers(self) -> dict[str, str]:
         """The headers of every request that do not change (all but the token): an HTTP
@@ -97,7 +99,7 @@ class Caller:
                             f"{request.method} {request.path} was not sent, or not retried: "
                             "the client was disconnected meanwhile."
                         )
-                    answer = yield Send(request, {**self.headers(), **effect.headers}, url)
+                    answer = yield Send(request, {**self._headers, **effect.headers}, url)
                 elif isinstance(effect, RefreshAuth):
                     answer = yield from self._refresh_auth()
                 else:
