@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-__all__ = ["render", "summary_rows"]
+__all__ = ["render", "render_summary", "summary_rows"]
 
 OVERHEAD_LABELS = {
     "ours_sync": "**qoder `SyncClient`**",
@@ -148,6 +148,11 @@ def _le(value: float | None, target: float) -> bool | None:
     return None if value is None else value <= target
 
 
+def render_summary(rows: list[tuple[str, str, str, bool | None]]) -> list[str]:
+    """The summary table's lines."""
+    return _summary(rows)
+
+
 def _summary(rows: list[tuple[str, str, str, bool | None]]) -> list[str]:
     out = [
         "## Summary: every target of issue 12 (same run)",
@@ -159,7 +164,7 @@ def _summary(rows: list[tuple[str, str, str, bool | None]]) -> list[str]:
     return [*out, ""]
 
 
-def _overhead(result: dict[str, Any]) -> list[str]:
+def _overhead(result: dict[str, Any], chart: bool = False) -> list[str]:
     out = [
         "## Per-turn overhead over the server's own turn time",
         "",
@@ -172,9 +177,12 @@ def _overhead(result: dict[str, Any]) -> list[str]:
         "body in to the turn's last event handed to the socket, same clock); a round's "
         "figure is the median over its turns, the table gives the median of the rounds.",
         "",
-        "| Client | Overhead ms (median) | Rounds | Latency ms | Server ms | vs naive (same facade) |",
-        "|---|--:|---|--:|--:|--:|",
+        "| Client | Overhead ms (median) | Rounds | Latency p50 ms | Latency p99 ms | "
+        "Overhead p99 ms | Server ms | vs naive (same facade) |",
+        "|---|--:|---|--:|--:|--:|--:|--:|",
     ]
+    p99 = result.get("latency_p99_ms", {})
+    overhead_p99 = result.get("overhead_p99_ms", {})
     per = {k: _median(v) for k, v in result["overhead_ms"].items()}
     for key, label in OVERHEAD_LABELS.items():
         values = result["overhead_ms"].get(key, [])
@@ -185,6 +193,7 @@ def _overhead(result: dict[str, Any]) -> list[str]:
         out.append(
             f"| {label} | {_f(per[key], 3)} | {', '.join(f'{v:.2f}' for v in values)} | "
             f"{_f(_median(result['latency_ms'][key]), 3)} | "
+            f"{_f(_median(p99.get(key, [])), 3)} | {_f(_median(overhead_p99.get(key, [])), 3)} | "
             f"{_f(_median(result['server_ms'][key]), 3)} | {_f(ratio, 2, 'x')} |"
         )
     if result["errors"]:
@@ -192,10 +201,22 @@ def _overhead(result: dict[str, Any]) -> list[str]:
         out += [f"- {key}: {message}" for key, message in result["errors"].items()]
     out += [
         "",
-        "qoder-agent-sdk is not in this table: its turn ends only at the next keep-alive "
-        "(see the conversation benchmark below), so its overhead is the keep-alive interval.",
+        "p50 and p99 (nearest rank) are taken over the turns of each round, then the median of "
+        "the rounds. qoder-agent-sdk is not in this table: its turn ends only at the next "
+        "keep-alive (see the conversation benchmark below), so its overhead is the keep-alive "
+        "interval; the chart shows it from the conversation benchmark.",
         "",
     ]
+    if chart:
+        out += [
+            "![Latency of each turn, ms (log scale): ours sync and async, the naive client, "
+            "qca-sdk, qoder-agent-sdk](turn_latency.svg)",
+            "",
+            "Each turn's latency, turn by turn (log scale): the clients above, the median of "
+            "the rounds at each turn number; dashed, qoder-agent-sdk in the conversation "
+            "benchmark below (against the emulator), about one keep-alive a turn.",
+            "",
+        ]
     return out
 
 
@@ -245,7 +266,9 @@ def _startup(result: dict[str, Any]) -> list[str]:
         values = result["seconds"].get(key, [])
         if values:
             ratio = _median(result["ratio_to_httpx"][key])
-            out.append(f"| {label} | {_f(_median(values) * 1e3, 1)} | {_f(ratio, 2, 'x')} |")
+            out.append(
+                f"| {label} | {_f(statistics.median(values) * 1e3, 1)} | {_f(ratio, 2, 'x')} |"
+            )
     if result["errors"]:
         out.append("")
         out += [f"- {key}: {message}" for key, message in result["errors"].items()]
@@ -309,19 +332,26 @@ def render(
     startup: dict[str, Any] | None,
     many: dict[str, Any] | None,
     decoding: float | None,
+    extra_rows: list[tuple[str, str, str, bool | None]] | None = None,
+    extra_body: str = "",
+    chart: bool = False,
 ) -> tuple[str, str]:
-    """(the summary section, the detailed sections)."""
-    summary = "\n".join(_summary(summary_rows(overhead, throughput, startup, many, decoding)))
+    """(the summary section, the detailed sections); ``extra_rows`` and ``extra_body``: the
+    summary rows and sections of ``extra_report``; ``chart``: show ``turn_latency.svg``."""
+    rows = summary_rows(overhead, throughput, startup, many, decoding) + (extra_rows or [])
+    summary = "\n".join(_summary(rows))
     body: list[str] = [
-        "# Client benchmarks: overhead, throughput, start-up, many conversations",
+        "# Client benchmarks: overhead, throughput, start-up, many conversations, memory",
         "",
     ]
     if overhead is not None:
-        body += _overhead(overhead)
+        body += _overhead(overhead, chart)
     if throughput is not None:
         body += _throughput(throughput)
     if startup is not None:
         body += _startup(startup)
     if many is not None:
         body += _many(many)
+    if extra_body:
+        body.append(extra_body)
     return summary + "\n", "\n".join(body) + "\n"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import cProfile
 import json
+import math
 import pstats
 import statistics
 import subprocess
@@ -33,6 +34,8 @@ HERE = Path(__file__).resolve().parent
 TOKEN = "bench-token"
 AGENT, ENVIRONMENT = "agent_default", "env_default"
 WARMUP = 5
+Times = tuple[float, float, float, int]
+"""One turn as a child reports it: (start, prompt posted, result in hand, messages)."""
 CLIENTS = ("ours_sync", "ours_async", "naive_sync", "naive_async", "qca")
 THROUGHPUT_CLIENTS = ("ours_sync", "ours_async", "naive_sync", "naive_async")
 
@@ -53,8 +56,10 @@ def _options(base_url: str) -> Any:
 def _ours_sync(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
     from qoder import ResultMessage, SyncClient
 
-    def conversation(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
-        times = []
+    def conversation(
+        texts: list[str], prof: cProfile.Profile | None
+    ) -> tuple[str | None, list[Times]]:
+        times: list[Times] = []
         with SyncClient(_options(base_url)) as client:
             if prof is not None:
                 prof.enable()
@@ -79,8 +84,10 @@ def _ours_sync(base_url: str, prompts: list[str], profile: bool) -> dict[str, An
 def _ours_async(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
     from qoder import AsyncClient, ResultMessage
 
-    async def run(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
-        times = []
+    async def run(
+        texts: list[str], prof: cProfile.Profile | None
+    ) -> tuple[str | None, list[Times]]:
+        times: list[Times] = []
         async with AsyncClient(_options(base_url)) as client:
             if prof is not None:
                 prof.enable()
@@ -98,7 +105,9 @@ def _ours_async(base_url: str, prompts: list[str], profile: bool) -> dict[str, A
                 prof.disable()
             return client.session_id, times
 
-    def conversation(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
+    def conversation(
+        texts: list[str], prof: cProfile.Profile | None
+    ) -> tuple[str | None, list[Times]]:
         return asyncio.run(run(texts, prof))
 
     conversation([prompt(0)] * WARMUP, None)
@@ -108,9 +117,11 @@ def _ours_async(base_url: str, prompts: list[str], profile: bool) -> dict[str, A
 def _naive_sync(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
     from naive import NaiveClient
 
-    def conversation(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
+    def conversation(
+        texts: list[str], prof: cProfile.Profile | None
+    ) -> tuple[str | None, list[Times]]:
         client = NaiveClient(base_url, TOKEN)
-        times = []
+        times: list[Times] = []
         try:
             client.connect(AGENT, ENVIRONMENT)
             if prof is not None:
@@ -134,9 +145,11 @@ def _naive_sync(base_url: str, prompts: list[str], profile: bool) -> dict[str, A
 def _naive_async(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
     from naive import AsyncNaiveClient
 
-    async def run(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
+    async def run(
+        texts: list[str], prof: cProfile.Profile | None
+    ) -> tuple[str | None, list[Times]]:
         client = AsyncNaiveClient(base_url, TOKEN)
-        times = []
+        times: list[Times] = []
         try:
             await client.connect(AGENT, ENVIRONMENT)
             if prof is not None:
@@ -153,7 +166,9 @@ def _naive_async(base_url: str, prompts: list[str], profile: bool) -> dict[str, 
             await client.close()
         return client.session_id, times
 
-    def conversation(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
+    def conversation(
+        texts: list[str], prof: cProfile.Profile | None
+    ) -> tuple[str | None, list[Times]]:
         return asyncio.run(run(texts, prof))
 
     conversation([prompt(0)] * WARMUP, None)
@@ -163,8 +178,10 @@ def _naive_async(base_url: str, prompts: list[str], profile: bool) -> dict[str, 
 def _qca(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
     import qca as sdk
 
-    def conversation(texts: list[str], prof: cProfile.Profile | None) -> tuple[str | None, list]:
-        times = []
+    def conversation(
+        texts: list[str], prof: cProfile.Profile | None
+    ) -> tuple[str | None, list[Times]]:
+        times: list[Times] = []
         with sdk.Managed(access_token=TOKEN, base_url=base_url) as client:
             session_id = client.sessions.create(agent=AGENT, environment_id=ENVIRONMENT).id
             assert session_id is not None
@@ -269,13 +286,30 @@ def run_child(
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest rank: the smallest value with at least ``pct``% of the values at or below it."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(len(ordered) * pct / 100)) - 1]
+
+
+def per_turn_median(rounds: list[list[float]]) -> list[float]:
+    """Turn by turn, the median over the rounds (as many turns as the shortest round)."""
+    if not rounds:
+        return []
+    return [statistics.median(r[i] for r in rounds) for i in range(min(map(len, rounds)))]
+
+
 def overhead(
     rounds: int = 5, turns: int = 100, clients: tuple[str, ...] = CLIENTS
 ) -> dict[str, Any]:
-    """Per client: median per-turn overhead (ms) of each round, and of the rounds."""
+    """Per client and round: the median per-turn overhead, latency and server time (ms), the
+    p99 of latency and of overhead, and every turn's latency."""
     per: dict[str, list[float]] = {c: [] for c in clients}
     latency: dict[str, list[float]] = {c: [] for c in clients}
     server: dict[str, list[float]] = {c: [] for c in clients}
+    p99: dict[str, list[float]] = {c: [] for c in clients}
+    overhead_p99: dict[str, list[float]] = {c: [] for c in clients}
+    per_turn: dict[str, list[list[float]]] = {c: [] for c in clients}
     errors: dict[str, str] = {}
     with served() as base_url:
         for _ in range(rounds):
@@ -287,17 +321,22 @@ def overhead(
                 own = server_turns(base_url).get(got["session"], {})
                 laps = [end - start for start, _, end, _ in got["times"]]
                 costs = [own.get(i + 1, 0.0) for i in range(len(laps))]
-                per[client].append(
-                    statistics.median(a - b for a, b in zip(laps, costs, strict=True)) * 1e3
-                )
+                overheads = [a - b for a, b in zip(laps, costs, strict=True)]
+                per[client].append(statistics.median(overheads) * 1e3)
                 latency[client].append(statistics.median(laps) * 1e3)
                 server[client].append(statistics.median(costs) * 1e3)
+                p99[client].append(percentile(laps, 99) * 1e3)
+                overhead_p99[client].append(percentile(overheads, 99) * 1e3)
+                per_turn[client].append([lap * 1e3 for lap in laps])
     return {
         "rounds": rounds,
         "turns": turns,
         "overhead_ms": per,
         "latency_ms": latency,
         "server_ms": server,
+        "latency_p99_ms": p99,
+        "overhead_p99_ms": overhead_p99,
+        "per_turn_ms": per_turn,
         "errors": errors,
     }
 

@@ -13,6 +13,12 @@ all conversations over the wall time from the first connect to the last turn's r
 * ``naive_own`` / ``naive_sharded`` / ``naive_shared``: the naive client (``naive.py``) in the
   same three setups.
 
+``python many.py official`` tries the official clients at rising counts (``official()``):
+``qca_one_each`` (qca-sdk by hand, each conversation its own ``AsyncManaged`` on its own
+``httpx.AsyncClient``) and ``agent_sdk`` (qoder-agent-sdk's ``QoderSDKClient``, cloud agent
+mode), against a ``server.py`` with a 1 s keep-alive, each count under a hard timeout, stopping
+at the first that fails.
+
 ``python many.py child SETUP BASE_URL N TURNS`` is one child.
 """
 
@@ -25,7 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -128,11 +134,72 @@ async def _naive(base_url: str, n: int, turns: int, shard: int | None) -> None:
             await pool.aclose()
 
 
+async def _qca(base_url: str, n: int, turns: int) -> None:
+    """qca-sdk by hand (no conversation layer), in the recommended setup: each conversation its
+    own ``AsyncManaged`` on its own ``httpx.AsyncClient``, one SSL context; per turn
+    ``events.send`` and the session's one ``resumable_stream`` read from the echo to the idle."""
+    import httpx
+    import qca
+
+    async def converse(i: int) -> None:
+        async with httpx.AsyncClient(timeout=60, verify=_ssl_context()) as http:
+            client = qca.AsyncManaged(access_token=TOKEN, base_url=base_url, http_client=http)
+            session = await client.sessions.create(agent=AGENT, environment_id=ENVIRONMENT)
+            assert session.id is not None
+            async with client.sessions.events.resumable_stream(session.id) as stream:
+                for t in range(turns):
+                    message: Any = {
+                        "type": "user.message",
+                        "content": [{"type": "text", "text": prompt(t)}],
+                    }
+                    reply = await client.sessions.events.send(session.id, events=[message])
+                    echo = next(e.id for e in reply.data or () if e.type == "user.message")
+                    started = False
+                    async for event in stream:
+                        if not started:
+                            started = event.id == echo
+                        elif event.type == "session.status_idle":
+                            break
+
+    await _gather(converse, n)
+
+
+async def _agent_sdk(base_url: str, n: int, turns: int) -> None:
+    """qoder-agent-sdk's ``QoderSDKClient`` in cloud agent mode, one per conversation (its base
+    URL from ``QODER_CLOUD_AGENT_API_BASE``, set by the parent)."""
+    from typing import cast
+
+    import qoder_agent_sdk as sdk
+
+    cloud: dict[str, Any] = {
+        "agent": {"id": AGENT},
+        "session": {"create": {"environment_id": ENVIRONMENT}},
+    }
+    options = sdk.QoderAgentOptions(
+        auth=sdk.access_token(TOKEN),
+        experimental_cloud_agent=cast("sdk.types.CloudAgentOptions", cloud),
+    )
+
+    async def converse(i: int) -> None:
+        client = sdk.QoderSDKClient(options=options)
+        await client.connect()
+        try:
+            for t in range(turns):
+                await client.query(prompt(t))
+                async for message in client.receive_response():
+                    if isinstance(message, sdk.ResultMessage):
+                        assert not message.is_error, message
+        finally:
+            await client.disconnect()
+
+    await _gather(converse, n)
+
+
 async def _gather(converse: Callable[[int], Awaitable[None]], n: int) -> None:
     await asyncio.gather(*(converse(i) for i in range(n)))
 
 
-RUNNERS: dict[str, Callable[[str, int, int], Awaitable[None]]] = {
+RUNNERS: dict[str, Callable[[str, int, int], Coroutine[Any, Any, None]]] = {
     "ours_own": lambda url, n, t: _ours(url, n, t, None),
     "ours_shared": lambda url, n, t: _ours(url, n, t, n),
     "ours_sharded": lambda url, n, t: _ours(url, n, t, SHARD),
@@ -141,6 +208,8 @@ RUNNERS: dict[str, Callable[[str, int, int], Awaitable[None]]] = {
     "naive_sharded": lambda url, n, t: _naive(url, n, t, SHARD),
     "ours_one_each": lambda url, n, t: _ours(url, n, t, 1),
     "naive_one_each": lambda url, n, t: _naive(url, n, t, 1),
+    "qca_one_each": _qca,
+    "agent_sdk": _agent_sdk,
 }
 
 
@@ -162,11 +231,18 @@ SCAN = (50, 100, 200)
 SCAN_SETUPS = ("ours_shared", "naive_shared", "ours_one_each")
 
 
-def _child(setup: str, base_url: str, n: int, turns: int, timeout: float) -> float | str:
+def _child(
+    setup: str, base_url: str, n: int, turns: int, timeout: float, env: dict[str, str] | None = None
+) -> float | str:
     argv = [sys.executable, str(Path(__file__).resolve()), "child", setup, base_url]
     try:
         done = subprocess.run(
-            [*argv, str(n), str(turns)], capture_output=True, text=True, timeout=timeout, cwd=HERE
+            [*argv, str(n), str(turns)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=HERE,
+            env=env,
         )
     except subprocess.TimeoutExpired:
         return f"{n} conversations: over {timeout:.0f} s"
@@ -214,7 +290,55 @@ def run(
     }
 
 
+OFFICIAL: dict[str, tuple[int, ...]] = {
+    "qca_one_each": (10, 50, 100),
+    "agent_sdk": (3, 10, 50, 100),
+    "ours_one_each": (100,),
+}
+"""The official clients and the counts they are tried at, in turn, until one fails; ours in the
+same setup at the largest count, as the yardstick. qoder-agent-sdk starts at 3: its turns do not
+overlap (about 1.4 turns/s whatever the count), so 10 conversations of 3 turns take about 25 s."""
+OFFICIAL_KEEPALIVE = 1.0
+"""The server's keep-alive for this part: qoder-agent-sdk's turn ends only at the next one
+(docs/protocol.md §7 #11), so at the 15 s of the main run it would take 15 s a turn."""
+
+
+def official(
+    turns: int = 3, timeout: float = 18, setups: dict[str, tuple[int, ...]] | None = None
+) -> dict[str, Any]:
+    """Per setup, each count in turn until one fails (an error, or past ``timeout``): turns
+    per second at each count that completed with no error."""
+    from conversation import _child_env
+
+    setups = OFFICIAL if setups is None else setups
+    found: dict[str, dict[int, float]] = {s: {} for s in setups}
+    errors: dict[str, str] = {}
+    began = time.monotonic()
+    with served(keepalive=OFFICIAL_KEEPALIVE) as base_url:
+        env = _child_env(base_url)
+        for setup, counts in setups.items():
+            for n in counts:
+                got = _child(setup, base_url, n, turns, timeout, env)
+                if isinstance(got, str):
+                    errors[setup] = got if got.startswith(f"{n} ") else f"{n} conversations: {got}"
+                    break
+                found[setup][n] = got
+    return {
+        "counts": sorted({n for counts in setups.values() for n in counts}),
+        "tried": {setup: list(counts) for setup, counts in setups.items()},
+        "turns": turns,
+        "timeout": timeout,
+        "keepalive": OFFICIAL_KEEPALIVE,
+        "turns_per_s": found,
+        "errors": errors,
+        "seconds": time.monotonic() - began,
+    }
+
+
 def main(argv: list[str]) -> None:
+    if argv and argv[0] == "official":
+        print(official())
+        return
     if argv and argv[0] == "child":
         child(argv[1:])
         return

@@ -39,7 +39,8 @@ class _Turn:
     """What a turn collects: the texts after our echo, until the idle."""
 
     def __init__(self, echo: str) -> None:
-        self.echo, self.started, self.texts = echo, False, []
+        self.echo, self.started = echo, False
+        self.texts: list[str] = []
         self.idle: dict[str, Any] | None = None
 
     def take(self, events: list[dict[str, Any]]) -> bool:

@@ -20,15 +20,21 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import attrs
 import client_report
+import connect
 import contenders as c
 import conversation
+import emulator
 import equivalence
+import extra_report
+import footprint
 import latency
 import many
 import measure
+import profile_turn
 import report
 import startup
 import synthetic
@@ -132,24 +138,88 @@ def machine_info() -> dict[str, str]:
     }
 
 
-def client_benchmarks(args: argparse.Namespace, decoding: float | None) -> tuple[str, str]:
+EXTRA_PARTS = ("idle", "growth", "connect", "emulator", "official", "profile")
+"""The parts of ``extra_report`` (``--extra-only`` runs any of them, and ``chart``)."""
+
+
+def extra_benchmarks(args: argparse.Namespace, parts: tuple[str, ...]) -> dict[str, Any]:
+    """Memory per idle conversation, RSS growth, connect/disconnect, the emulator's own cost,
+    the official clients with many conversations: {part: result} for ``parts``."""
+    began = time.perf_counter()
+    results: dict[str, Any] = {}
+    asynchronous = ("ours_async",) if args.footprint_async else ()
+    runs: dict[str, Callable[[], dict[str, Any]]] = {
+        "idle": lambda: footprint.idle(max(2, args.client_rounds - 2), args.idle),
+        "growth": lambda: footprint.growth(
+            args.growth_events,
+            args.growth_turns,
+            bulk_clients=(*footprint.BULK_CLIENTS, *asynchronous),
+            turns_clients=(*footprint.TURNS_CLIENTS, *asynchronous),
+        ),
+        "connect": lambda: connect.run(max(2, args.client_rounds - 3), 40),
+        "emulator": lambda: emulator.run(2),
+        "official": lambda: many.official(),
+        "profile": lambda: profile_turn.run(300),
+    }
+    for part in parts:
+        results[part] = runs[part]()
+        print(f"{part} done in {time.perf_counter() - began:.0f} s", file=sys.stderr)
+    return results
+
+
+def client_benchmarks(
+    args: argparse.Namespace, decoding: float | None
+) -> tuple[str, str, dict[str, Any]]:
     """Per-turn overhead, throughput, start-up and many conversations, against the naive
-    client and the official ones, each against ``server.py``; (summary, sections)."""
+    client and the official ones, each against ``server.py``, then the extra parts;
+    (summary, sections, the overhead result for the chart)."""
     rounds = args.client_rounds
     began = time.perf_counter()
     overhead = latency.overhead(rounds)
     print(f"overhead done in {time.perf_counter() - began:.0f} s", file=sys.stderr)
-    throughput = latency.throughput(max(3, rounds - 2))
+    throughput = latency.throughput(rounds)
     print(f"throughput done in {time.perf_counter() - began:.0f} s", file=sys.stderr)
     start = startup.run(max(7, 2 * rounds + 1))
     print(f"start-up done in {time.perf_counter() - began:.0f} s", file=sys.stderr)
     crowd = many.run(max(2, rounds - 2), args.many)
     print(f"many done in {time.perf_counter() - began:.0f} s", file=sys.stderr)
+    extra = {} if args.no_extra else extra_benchmarks(args, EXTRA_PARTS)
     summary, body = client_report.render(
-        overhead=overhead, throughput=throughput, startup=start, many=crowd, decoding=decoding
+        overhead=overhead,
+        throughput=throughput,
+        startup=start,
+        many=crowd,
+        decoding=decoding,
+        extra_rows=extra_report.summary_rows(overhead=overhead, **extra),
+        extra_body=extra_report.render(**extra),
+        chart=True,
     )
     print(summary, file=sys.stderr)
-    return summary, body
+    return summary, body, overhead
+
+
+def write_chart(path: Path, overhead: dict[str, Any] | None, result: Any | None) -> None:
+    svg = extra_report.chart_svg(overhead, result)
+    if svg is not None:
+        path.write_text(svg, encoding="utf-8")
+        print(f"wrote {path}", file=sys.stderr)
+
+
+def extra_only(args: argparse.Namespace) -> None:
+    """``--extra-only``: the named parts alone, printed (``chart``: the overhead benchmark and
+    the conversation benchmark, and the chart written to ``--chart-output``)."""
+    parts = tuple(filter(None, args.extra_only.split(",")))
+    unknown = set(parts) - {*EXTRA_PARTS, "chart"}
+    if unknown:
+        raise SystemExit(f"unknown parts: {', '.join(sorted(unknown))}")
+    extra = extra_benchmarks(args, tuple(p for p in parts if p != "chart"))
+    overhead = None
+    if "chart" in parts:
+        overhead = latency.overhead(args.client_rounds)
+        write_chart(args.chart_output, overhead, conversation.run(args.turns))
+    rows = extra_report.summary_rows(overhead=overhead, **extra)
+    print("\n".join(client_report.render_summary(rows)))
+    print(extra_report.render(**extra))
 
 
 def main() -> None:
@@ -167,7 +237,9 @@ def main() -> None:
         "--no-conversation", action="store_true", help="skip the conversation benchmark"
     )
     parser.add_argument(
-        "--no-client", action="store_true", help="skip overhead/throughput/start-up/many"
+        "--no-client",
+        action="store_true",
+        help="skip overhead/throughput/start-up/many and the extra parts",
     )
     parser.add_argument("--client-rounds", type=int, default=5, help="rounds of the client runs")
     parser.add_argument(
@@ -177,14 +249,42 @@ def main() -> None:
     )
     parser.add_argument("--many", type=int, default=1000, help="conversations of the many run")
     parser.add_argument(
+        "--no-extra",
+        action="store_true",
+        help="skip memory, RSS growth, connect/disconnect, emulator cost, official many",
+    )
+    parser.add_argument(
+        "--extra-only",
+        default="",
+        help="comma-separated parts among " + ", ".join((*EXTRA_PARTS, "chart")) + "; printed",
+    )
+    parser.add_argument("--idle", type=int, default=500, help="conversations of the idle run")
+    parser.add_argument(
+        "--growth-events", type=int, default=1_000_000, help="messages of the one long turn"
+    )
+    parser.add_argument(
+        "--growth-turns", type=int, default=1000, help="turns (of 1,000 messages) of the RSS run"
+    )
+    parser.add_argument(
+        "--footprint-async",
+        action="store_true",
+        help="also run the RSS-growth part with AsyncClient (about 90 s more)",
+    )
+    parser.add_argument(
+        "--chart-output", type=Path, default=HERE / "turn_latency.svg", help="the chart's file"
+    )
+    parser.add_argument(
         "--conversation-only",
         action="store_true",
         help="run only the conversation benchmark and print it; no file written",
     )
     args = parser.parse_args()
     began = time.perf_counter()
+    if args.extra_only:
+        extra_only(args)
+        return
     if args.client_only:
-        summary, body = client_benchmarks(args, decoding=None)
+        summary, body, _ = client_benchmarks(args, decoding=None)
         print(summary + "\n" + body)
         return
     if args.conversation_only:
@@ -254,15 +354,19 @@ def main() -> None:
     if only:
         print(text)
         return
+    overhead: dict[str, Any] | None = None
     if not args.no_client:
         decoding = report.primary_ratio(timings, "ours_stdlib", "ceiling")
-        summary, body = client_benchmarks(args, decoding=decoding)
+        summary, body, overhead = client_benchmarks(args, decoding=decoding)
         title, _, rest = text.partition("\n\n")
         text = f"{title}\n\n{summary}\n{rest}\n---\n\n{body}"
+    talk: conversation.ConversationResult | None = None
     if not args.no_conversation:
-        result = conversation.run(args.turns)
-        text += "\n---\n\n" + report.render_conversation(result, machine)
-        print(report.conversation_summary(result), file=sys.stderr)
+        talk = conversation.run(args.turns)
+        text += "\n---\n\n" + report.render_conversation(talk, machine)
+        print(report.conversation_summary(talk), file=sys.stderr)
+    if overhead is not None:
+        write_chart(args.chart_output, overhead, talk)
     args.output.write_text(text, encoding="utf-8")
     print(f"wrote {args.output} in {time.perf_counter() - began:.0f} s", file=sys.stderr)
 

@@ -10,7 +10,10 @@ costs a few tens of microseconds a turn, so a client's turn latency is almost al
 
 A turn is the emulator's default one (``session.status_running``, a model request with two
 ``agent.message``, ``session.status_idle``); a prompt ``bulk:N`` gets N ``agent.message``
-events instead of two (the throughput benchmark). For each turn the server records, on
+events instead of two (the throughput benchmark), and ``stream:N`` N short ones (``Short message
+<i>.``), made and written batch by batch with the socket's back-pressure and kept in no history,
+so that a turn of a million events costs the server no memory (the footprint benchmark).
+``GET /_bench/streams`` gives the open streams per session. For each turn the server records, on
 ``time.monotonic()`` (CLOCK_MONOTONIC, the clients' clock too), when the POST's body was in
 and when the turn's last event was handed to the socket: the server's own turn time.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import sys
@@ -27,6 +31,8 @@ from typing import Any
 
 _ids = itertools.count(1)
 _HEADERS_END = b"\r\n\r\n"
+_BATCH = 2000
+"""Events per write of a ``stream:N`` turn."""
 
 
 def _id(prefix: str) -> str:
@@ -50,6 +56,7 @@ class Server:
         self.keepalive = keepalive
         self.sessions: dict[str, Session] = {}
         self.timings: list[dict[str, Any]] = []
+        self.tasks: set[asyncio.Future[None]] = set()
         self.done = asyncio.Event()
 
     # --- events ----------------------------------------------------------------------------
@@ -139,13 +146,15 @@ class Server:
         parts = path.rstrip("/").split("/")
         if path == "/_bench/turns":
             return "200 OK", self.timings, None
+        if path == "/_bench/streams":
+            return "200 OK", {s.id: len(s.streams) for s in self.sessions.values()}, None
         if path == "/_bench/quit":
             self.done.set()
             return "200 OK", {}, None
         if method == "POST" and parts[-1] == "sessions":
-            session = Session(_id("sess"))
-            self.sessions[session.id] = session
-            return "201 Created", self._session_object(session), None
+            created = Session(_id("sess"))
+            self.sessions[created.id] = created
+            return "201 Created", self._session_object(created), None
         if method == "POST" and parts[-1] == "events" and parts[-3] == "sessions":
             session = self.sessions.get(parts[-2])
             if session is None:
@@ -192,9 +201,19 @@ class Server:
                     prompt = str(content[0].get("text", ""))
                 elif isinstance(content, str):
                     prompt = content
+        n = session.turns
+        if prompt.startswith("stream:"):
+
+            def start() -> None:
+                task = asyncio.ensure_future(
+                    self._stream_turn(session, turn_id, persisted, int(prompt[7:]), n, received)
+                )
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+
+            return "202 Accepted", {"data": persisted}, start
         events = persisted + self._turn_events(session, turn_id, prompt)
         frames = self._frames(events)
-        n = session.turns
 
         def play() -> None:
             session.history.append((events[-1]["id"], frames))
@@ -205,6 +224,67 @@ class Server:
             )
 
         return "202 Accepted", {"data": persisted}, play
+
+    async def _stream_turn(
+        self,
+        session: Session,
+        turn_id: str,
+        persisted: list[dict[str, Any]],
+        count: int,
+        n: int,
+        received: float,
+    ) -> None:
+        """A ``stream:N`` turn: N short agent messages, a batch at a time, each batch drained
+        before the next is made (nothing of it is kept)."""
+        streams = list(session.streams)
+
+        async def write(frames: bytes) -> None:
+            for stream in streams:
+                stream.write(frames)
+            for stream in streams:
+                with contextlib.suppress(ConnectionError):
+                    await stream.drain()
+
+        await write(
+            self._frames(
+                [
+                    *persisted,
+                    self._event(session, turn_id, "session.status_running"),
+                    self._event(session, turn_id, "span.model_request_start"),
+                ]
+            )
+        )
+        # The frames are formatted from one template (what ``_event`` + ``_frames`` would make,
+        # byte for byte in shape): a million events cost the server about a second.
+        stamp = _now()
+        template = (
+            "id: {id}\nevent: agent.message\ndata: "
+            '{{"id":"{id}","type":"agent.message","content":[{{"type":"text",'
+            '"text":"Short message {i}."}}],"session_id":"'
+            + session.id
+            + '","turn_id":"'
+            + turn_id
+            + '","created_at":"'
+            + stamp
+            + '","processed_at":"'
+            + stamp
+            + '","schema_version":"1.0"}}\n\n'
+        ).format
+        for first in range(0, count, _BATCH):
+            text = "".join(
+                template(id=_id("evt"), i=i) for i in range(first, min(count, first + _BATCH))
+            )
+            await write(text.encode())
+        usage = {"input_tokens": 120, "output_tokens": 40}
+        last = self._event(
+            session, turn_id, "session.status_idle", stop_reason={"type": "end_turn"}
+        )
+        end = self._event(session, turn_id, "span.model_request_end", model_usage=usage)
+        await write(self._frames([end, last]))
+        session.history.append((last["id"], b""))
+        self.timings.append(
+            {"session": session.id, "n": n, "received": received, "sent": time.monotonic()}
+        )
 
     async def _stream(
         self, session_id: str, cursor: str | None, writer: asyncio.StreamWriter
