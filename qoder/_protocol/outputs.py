@@ -9,11 +9,13 @@ itself) and :class:`TurnComplete` (the turn is over). Every state is listed in
 from __future__ import annotations
 
 import enum
+from typing import Final
 
 import attrs
 
 from . import events as e
 from .messages import Message, ResultMessage
+from .slots import draft_class, plain
 
 __all__ = [
     "AskPermission",
@@ -59,6 +61,22 @@ class Deliver:
     """A message for ``receive_response()`` / ``receive_messages()`` readers."""
 
     message: Message
+
+
+_DeliverDraft: Final = draft_class(Deliver)
+_DELIVER_PLAIN: Final = plain(Deliver, "message")
+
+
+def deliver(message: Message) -> Deliver:
+    """``Deliver(message)``, made as a draft (see :mod:`.slots`): one is made per message a
+    turn hands out, and attrs' frozen ``__init__`` costs about 0.4 µs where this costs 0.1."""
+    if not _DELIVER_PLAIN:
+        return Deliver(message)
+    out = _DeliverDraft()
+    out.message = message
+    out.__class__ = Deliver
+    built: Deliver = out
+    return built
 
 
 @attrs.frozen

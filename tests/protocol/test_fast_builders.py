@@ -25,6 +25,7 @@ from qoder._protocol.blocks import TextBlock
 from qoder._protocol.convert import decode_frame
 from qoder._protocol.fastpath import fast_path_types
 from qoder._protocol.messages import AssistantMessage
+from qoder._protocol.outputs import Deliver, deliver
 from qoder._protocol.sse import SSEFrame
 from qoder._protocol.turn import new_assistant_message
 
@@ -233,3 +234,14 @@ def test_an_assistant_message_made_as_a_draft_is_the_constructed_one(
     assert repr(made) == repr(expected)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         made.model = "other"  # type: ignore[misc]
+
+
+def test_a_deliver_made_as_a_draft_is_the_constructed_one() -> None:
+    message = new_assistant_message((TextBlock("hi"),), "m", "evt_1", "sess_1", "turn_1")
+    made, expected = deliver(message), Deliver(message)
+    assert type(made) is Deliver
+    assert made == expected
+    assert made.message is message
+    assert hash(made) == hash(expected)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.message = message  # type: ignore[misc]
