@@ -20,31 +20,15 @@ from typing import Any
 import attrs
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from .bridge import McpBridge
+from .bridge import McpBridge, McpTool
 
 __all__ = ["SyncMcpBridge", "SyncMcpTool"]
 
 
 @attrs.frozen
-class SyncMcpTool:
-    """A bridged MCP tool whose ``handler(args)`` blocks until the result is in."""
-
-    name: str
-    description: str
-    input_schema: dict[str, Any]
-    server: str
-    tool: str
-    handler: Callable[..., Any] = attrs.field(repr=False, eq=False)
-    takes_args: bool = True
-
-    def to_agent_tool(self) -> dict[str, Any]:
-        """The ``{"type": "custom", ...}`` entry for the agent's ``tools``."""
-        return {
-            "type": "custom",
-            "name": self.name,
-            "description": self.description,
-            "input_schema": self.input_schema,
-        }
+class SyncMcpTool(McpTool):
+    """A bridged MCP tool whose ``handler(args)`` blocks until the result is in (the fields
+    and the agent's entry are :class:`~qoder._mcp.bridge.McpTool`'s)."""
 
 
 class SyncMcpBridge:
