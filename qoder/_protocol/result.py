@@ -328,15 +328,9 @@ class ResultAccumulator:
     def add_message(self, event: AgentMessageEvent) -> None:
         """Add the text of an ``agent.message``; other threads and other blocks add none."""
         if event.session_thread_id is None:
-            content = event.content
-            if len(content) == 1:  # one block: the usual message, no list built
-                block = content[0]
+            for block in event.content:
                 if type(block) is TextBlock:
                     self._add_text(block.text)
-            else:
-                for block in content:
-                    if type(block) is TextBlock:
-                        self._add_text(block.text)
 
     def add_model_request_start(self, event: SpanModelRequestStart, event_id: str | None) -> None:
         """Remember the start's model, for an end that names none (§6.5 ``model_usage``).
