@@ -25,12 +25,14 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+Sink = Callable[[cProfile.Profile], None]
+"""What is done with a child's profile (``print_profile``, or profile_turn's buckets)."""
 TOKEN = "bench-token"
 AGENT, ENVIRONMENT = "agent_default", "env_default"
 WARMUP = 5
@@ -53,7 +55,7 @@ def _options(base_url: str) -> Any:
     return QoderAgentOptions(auth=TOKEN, base_url=base_url, agent=AGENT, environment=ENVIRONMENT)
 
 
-def _ours_sync(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
+def _ours_sync(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
     from qoder import ResultMessage, SyncClient
 
     def conversation(
@@ -81,7 +83,7 @@ def _ours_sync(base_url: str, prompts: list[str], profile: bool) -> dict[str, An
     return _measure(conversation, prompts, profile)
 
 
-def _ours_async(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
+def _ours_async(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
     from qoder import AsyncClient, ResultMessage
 
     async def run(
@@ -114,7 +116,7 @@ def _ours_async(base_url: str, prompts: list[str], profile: bool) -> dict[str, A
     return _measure(conversation, prompts, profile)
 
 
-def _naive_sync(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
+def _naive_sync(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
     from naive import NaiveClient
 
     def conversation(
@@ -142,7 +144,7 @@ def _naive_sync(base_url: str, prompts: list[str], profile: bool) -> dict[str, A
     return _measure(conversation, prompts, profile)
 
 
-def _naive_async(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
+def _naive_async(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
     from naive import AsyncNaiveClient
 
     async def run(
@@ -175,7 +177,7 @@ def _naive_async(base_url: str, prompts: list[str], profile: bool) -> dict[str, 
     return _measure(conversation, prompts, profile)
 
 
-def _qca(base_url: str, prompts: list[str], profile: bool) -> dict[str, Any]:
+def _qca(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
     import qca as sdk
 
     def conversation(
@@ -216,19 +218,26 @@ CHILDREN = {
 }
 
 
-def _measure(conversation: Any, prompts: list[str], profile: bool) -> dict[str, Any]:
-    prof = cProfile.Profile() if profile else None
+def print_profile(prof: cProfile.Profile) -> None:
+    """What ``--profile`` does with a child's profile: print it to stderr."""
+    stats = pstats.Stats(prof, stream=sys.stderr)
+    stats.sort_stats("tottime").print_stats(45)
+    stats.sort_stats("cumulative").print_stats(60)
+
+
+def _measure(conversation: Any, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
+    """Run ``conversation`` over ``prompts``; given a ``profile`` sink, under cProfile (the
+    measured turns only, not the warm-up), and hand the profile to the sink."""
+    prof = cProfile.Profile() if profile is not None else None
     session_id, times = conversation(prompts, prof)
-    if prof is not None:
-        stats = pstats.Stats(prof, stream=sys.stderr)
-        stats.sort_stats("tottime").print_stats(45)
-        stats.sort_stats("cumulative").print_stats(60)
+    if prof is not None and profile is not None:
+        profile(prof)
     return {"session": session_id, "times": times}
 
 
 def child(argv: list[str]) -> None:
     client, mode, base_url, n = argv[0], argv[1], argv[2], int(argv[3])
-    profile = "--profile" in argv
+    profile = print_profile if "--profile" in argv else None
     prompts = [prompt(i) for i in range(1, n + 1)] if mode == "turns" else [f"bulk:{n}"]
     print(json.dumps(CHILDREN[client](base_url, prompts, profile)), flush=True)
 

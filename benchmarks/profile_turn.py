@@ -1,8 +1,8 @@
 """Where a turn's time goes: each client under cProfile, its own time put in a few buckets.
 
 ``python profile_turn.py`` starts ``server.py`` and runs, each in a child process of its own,
-``ours_sync``, ``ours_async`` and ``naive_sync`` for a number of turns (after warm-up turns)
-under :mod:`cProfile`; the child sums each function's own time (``tottime``) into buckets by
+the overhead benchmark's runners (``latency.CHILDREN``) of ``ours_sync``, ``ours_async`` and
+``naive_sync`` for a number of turns (after their warm-up turns) under :mod:`cProfile`; the child sums each function's own time (``tottime``) into buckets by
 the file it comes from (the time spent blocked in the socket or in the event loop's wait is a
 bucket of its own, and is left out of the shares). cProfile slows Python code about two to four
 times, so the microseconds are inflated; the shares are what to read.
@@ -12,7 +12,6 @@ times, so the microseconds are inflated; the shares are what to read.
 
 from __future__ import annotations
 
-import asyncio
 import cProfile
 import json
 import pstats
@@ -21,7 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from latency import AGENT, ENVIRONMENT, TOKEN, WARMUP, prompt, served
+import latency
+from latency import prompt, served
 
 HERE = Path(__file__).resolve().parent
 CLIENTS = ("ours_sync", "ours_async", "naive_sync")
@@ -52,12 +52,11 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "qoder/_protocol/partials",
             "qoder._protocol.messages",
             "qoder._protocol.outputs",
-            "qoder._protocol.flows",
         ),
     ),
     (
         "the session's flows: the request, retries, reading, hooks",
-        ("qoder/_protocol/",),
+        ("qoder/_protocol/", "qoder._protocol.flows"),
     ),
     ("the facade: driving the flows, locks, the stream's reads", ("qoder/",)),
     ("httpx, httpcore, h11: request building, the pool, HTTP/1.1", ("httpx", "httpcore", "h11")),
@@ -93,66 +92,13 @@ def _split(profile: cProfile.Profile, turns: int) -> dict[str, float]:
     return totals
 
 
-def _ours_sync(base_url: str, turns: int) -> dict[str, float]:
-    from qoder import QoderAgentOptions, SyncClient
-
-    options = QoderAgentOptions(auth=TOKEN, base_url=base_url, agent=AGENT, environment=ENVIRONMENT)
-    profile = cProfile.Profile()
-    with SyncClient(options) as client:
-        for n in range(WARMUP):
-            client.query(prompt(n))
-            list(client.receive_response())
-        profile.enable()
-        for n in range(turns):
-            client.query(prompt(n))
-            for _ in client.receive_response():
-                pass
-        profile.disable()
-    return _split(profile, turns)
-
-
-def _ours_async(base_url: str, turns: int) -> dict[str, float]:
-    from qoder import AsyncClient, QoderAgentOptions
-
-    options = QoderAgentOptions(auth=TOKEN, base_url=base_url, agent=AGENT, environment=ENVIRONMENT)
-    profile = cProfile.Profile()
-
-    async def run() -> None:
-        async with AsyncClient(options) as client:
-            for n in range(WARMUP):
-                await client.query(prompt(n))
-                async for _ in client.receive_response():
-                    pass
-            profile.enable()
-            for n in range(turns):
-                await client.query(prompt(n))
-                async for _ in client.receive_response():
-                    pass
-            profile.disable()
-
-    asyncio.run(run())
-    return _split(profile, turns)
-
-
-def _naive_sync(base_url: str, turns: int) -> dict[str, float]:
-    from naive import NaiveClient
-
-    client = NaiveClient(base_url, TOKEN)
-    profile = cProfile.Profile()
-    try:
-        client.connect(AGENT, ENVIRONMENT)
-        for n in range(WARMUP):
-            client.read_turn(client.post(prompt(n)))
-        profile.enable()
-        for n in range(turns):
-            client.read_turn(client.post(prompt(n)))
-        profile.disable()
-    finally:
-        client.close()
-    return _split(profile, turns)
-
-
-CHILDREN = {"ours_sync": _ours_sync, "ours_async": _ours_async, "naive_sync": _naive_sync}
+def _profiled(client: str, base_url: str, turns: int) -> dict[str, float]:
+    """One of the overhead benchmark's clients (``latency.CHILDREN``: the same warm-up, the
+    same conversation), its measured turns under cProfile: µs per turn by bucket."""
+    split: dict[str, float] = {}
+    prompts = [prompt(n) for n in range(1, turns + 1)]
+    latency.CHILDREN[client](base_url, prompts, lambda prof: split.update(_split(prof, turns)))
+    return split
 
 
 def run(turns: int = 300, clients: tuple[str, ...] = CLIENTS) -> dict[str, Any]:
@@ -229,7 +175,7 @@ def render(result: dict[str, Any]) -> list[str]:
 def main(argv: list[str]) -> None:
     if argv and argv[0] == "child":
         client, base_url, turns = argv[1], argv[2], int(argv[3])
-        print(json.dumps(CHILDREN[client](base_url, turns)), flush=True)
+        print(json.dumps(_profiled(client, base_url, turns)), flush=True)
         return
     print("\n".join(render(run(int(argv[0]) if argv else 300))))
 
