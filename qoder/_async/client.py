@@ -155,20 +155,16 @@ class AsyncClient:
         """The session, agent and environment this client is attached to (no request)."""
         return server_info(self._core.session)
 
-    async def receive_response(self) -> AsyncIterator[Message]:
+    def receive_response(self) -> AsyncIterator[Message]:
         """Yield the current turn's messages; ends after its :class:`~qoder.ResultMessage`.
 
         Unread messages of an earlier turn come first. With no turn underway it ends at once.
         """
-        stop_turn = await self._run(self._core.response_turn())
-        if stop_turn is not None:
-            async for message in self._deliveries(stop_turn, "receive_response"):
-                yield message
+        return self._deliveries("receive_response")
 
-    async def receive_messages(self) -> AsyncIterator[Message]:
+    def receive_messages(self) -> AsyncIterator[Message]:
         """Yield every message of every turn, until :meth:`disconnect`."""
-        async for message in self._deliveries(None, "receive_messages"):
-            yield message
+        return self._deliveries("receive_messages")
 
     async def receive_events(self) -> AsyncIterator[Event]:
         """Yield the typed wire events as they arrive (unknown and malformed ones included),
@@ -225,18 +221,25 @@ class AsyncClient:
         finally:
             flow.close()
 
-    async def _deliveries(self, stop_turn: int | None, method: str) -> AsyncIterator[Message]:
-        first: str | None = method
-        while True:
-            # messages decoded already need no flow (the first read checks the state)
-            delivery = None if first else self._core.ready_message(stop_turn)
-            delivery = delivery or await self._read(self._core.next_message(stop_turn, first))
+    async def _deliveries(self, method: str) -> AsyncIterator[Message]:
+        """The messages of ``receive_response()`` (to the end of the turn underway) or of
+        ``receive_messages()`` (until :meth:`disconnect`): one generator, no layer between
+        it and the caller, since every message of a long turn passes through it."""
+        stop_turn = None
+        if method == "receive_response":
+            stop_turn = await self._run(self._core.response_turn())
+            if stop_turn is None:
+                return
+        delivery = await self._read(self._core.next_message(stop_turn, method))  # checks the state
+        while delivery is not None:
+            message, last = delivery
+            yield message
+            if last:
+                return
+            # messages decoded already need no flow
+            delivery = self._core.ready_message(stop_turn)
             if delivery is None:
-                return
-            yield delivery.message
-            if delivery.last:
-                return
-            first = None
+                delivery = await self._read(self._core.next_message(stop_turn, None))
 
     async def _read(self, flow: Flow[T]) -> T | None:
         """Run a reading flow as *the* reader: ``disconnect()`` cancels it (it then gives

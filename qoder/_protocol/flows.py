@@ -38,7 +38,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -90,12 +90,12 @@ class Phase(enum.Enum):
     """``disconnect()`` was called (or ``connect()`` failed); the client cannot be reused."""
 
 
-@attrs.frozen
-class Delivery:
-    """A message for the reader; ``last``: the ``receive_response()`` it was read for ends."""
+_CONNECTED: Final = Phase.CONNECTED  # read once: an enum member costs a lookup each time
 
-    message: Message
-    last: bool
+
+Delivery = tuple[Message, bool]
+"""A message for the reader, and whether the ``receive_response()`` it was read for ends with
+it. A plain pair: one is made for every message handed out."""
 
 
 class SessionCore:
@@ -368,15 +368,14 @@ class SessionCore:
             return None
         with self._reader():
             while True:
-                popped = self.inbox.pop_message()
-                if popped is not None:
-                    message, ends = popped
+                message = self.inbox.pop_message()
+                if message is not None:
+                    ends = self.inbox.turn_ended_by(message)
                     if ends is not None and isinstance(message, ResultMessage):
                         continued = yield from self._continue_on_stop(message)
                         if continued is not None:
-                            return Delivery(continued, False)
-                    last = stop_turn is not None and ends is not None and ends >= stop_turn
-                    return Delivery(message, last)
+                            return continued, False
+                    return message, stop_turn is not None and ends is not None and ends >= stop_turn
                 if not (yield from self._require_reader().progress()):
                     return None
 
@@ -385,15 +384,16 @@ class SessionCore:
         streams (its events come in chunks of several). ``None``: run :meth:`next_message`
         (nothing waits, the client is not connected, another reader is reading, or ``Stop``
         hooks must see the turn's end). Not a flow, so it asks for no effect."""
-        if self.phase is not Phase.CONNECTED or self._reading or not self.inbox.has_messages:
+        if self.phase is not _CONNECTED or self._reading or self._stop_hooks:
             return None
-        if self._stop_hooks:
+        inbox = self.inbox
+        message = inbox.pop_message()
+        if message is None:
             return None
-        popped = self.inbox.pop_message()
-        if popped is None:
-            return None
-        message, ends = popped
-        return Delivery(message, stop_turn is not None and ends is not None and ends >= stop_turn)
+        if not isinstance(message, ResultMessage):
+            return message, False
+        ends = inbox.turn_ended_by(message)
+        return message, stop_turn is not None and ends is not None and ends >= stop_turn
 
     def _continue_on_stop(self, result: ResultMessage) -> Flow[Message | None]:
         """Run the ``Stop`` hooks on a turn's result; if one blocks, post its reason as the

@@ -66,13 +66,16 @@ class Inbox:
         while len(messages) > self.max_messages and self._drop_oldest():
             pass
 
-    def pop_message(self) -> tuple[Message, int | None] | None:
-        """The oldest unread message and the turn number it ends (``None`` if it ends none)."""
-        if not self._messages:
-            return None
-        message = self._messages.popleft()
-        ends = self._ends.pop(id(message), None) if isinstance(message, ResultMessage) else None
-        return message, ends
+    def pop_message(self) -> Message | None:
+        """The oldest unread message, if any; for a result, ask :meth:`turn_ended_by` next."""
+        messages = self._messages
+        return messages.popleft() if messages else None
+
+    def turn_ended_by(self, message: Message) -> int | None:
+        """The number of the turn ``message``, just popped, ends (``None``: it ends none)."""
+        if isinstance(message, ResultMessage):
+            return self._ends.pop(id(message), None)
+        return None
 
     @property
     def has_messages(self) -> bool:

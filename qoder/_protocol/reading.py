@@ -172,9 +172,7 @@ class Reader:
         events, failure = stream.feed(chunk)
         if events:
             before = conversation.cursor
-            outputs = []
-            for event, frame_id in events:
-                outputs.extend(conversation.on_event(event, frame_id=frame_id))
+            outputs = conversation.on_events(events)
             if conversation.cursor != before:
                 stream.advanced()
             inbox = self.inbox

@@ -54,7 +54,7 @@ outputs in :mod:`.outputs`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import Any, Final
 
 from . import events as e
@@ -96,6 +96,7 @@ __all__ = [
 _PREVIEWS: Final = (e.EventStart, e.EventDelta)
 _ACTIVE: Final = TurnState.ACTIVE  # TurnState.ACTIVE costs an enum lookup (~0.1 µs) each time
 _WAITING: Final = TurnState.WAITING_FOR_ANSWERS
+_AgentMessage: Final = e.AgentMessageEvent
 _ASSISTANT_FIELDS: Final = (
     "content",
     "model",
@@ -376,6 +377,49 @@ class Conversation:
         out = self._route(event, event_id)
         if event_id:
             self._cursor = event_id
+        return out
+
+    def on_events(self, events: Iterable[tuple[e.Event, str | None]]) -> list[Output]:
+        """:meth:`on_event` for each ``(event, frame_id)`` in order: the outputs of all.
+
+        What a facade calls for the events of one chunk of the stream. The agent messages of
+        the turn underway, nearly all of a long turn, are handled here inline, step by step
+        as :meth:`on_event` and ``_on_message`` handle them (tests/protocol/test_batch.py
+        checks both give the same outputs and the same state); any other event, and any agent
+        message while a preview is open, goes through :meth:`on_event` itself.
+        """
+        out: list[Output] = []
+        append = out.append
+        seen = self._seen.add
+        for event, frame_id in events:
+            turn = self._turn
+            state = self._state
+            if (
+                event.__class__ is not _AgentMessage
+                or not (state is _ACTIVE or state is _WAITING)
+                or turn is None
+                or turn.partials is not None
+            ):
+                out += self.on_event(event, frame_id=frame_id)
+                continue
+            event_id = frame_id or event.id
+            if event_id:
+                if not seen((event_id, "agent.message")):
+                    continue
+                self._cursor = event_id  # nothing below reads it; on_event sets it after
+            if not turn.corr.claims(event, event_id):
+                continue
+            acc = turn.acc
+            acc.add_timestamp(event.processed_at)
+            acc.add_message(event)
+            turn_ids = turn.corr.turn_ids
+            turn_id = event.turn_id or (turn_ids[0] if turn_ids else None)
+            content = event.content
+            append(
+                deliver(
+                    new_assistant_message(content, turn.model, event_id, self.session_id, turn_id)
+                )
+            )
         return out
 
     def on_stream_lost(self, reason: str) -> list[Output]:

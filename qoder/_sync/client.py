@@ -156,13 +156,11 @@ class SyncClient:
 
         Unread messages of an earlier turn come first. With no turn underway it ends at once.
         """
-        stop_turn = self._run(self._core.response_turn())
-        if stop_turn is not None:
-            yield from self._deliveries(stop_turn, "receive_response")
+        return self._deliveries("receive_response")
 
     def receive_messages(self) -> Iterator[Message]:
         """Yield every message of every turn, until :meth:`disconnect`."""
-        yield from self._deliveries(None, "receive_messages")
+        return self._deliveries("receive_messages")
 
     def receive_events(self) -> Iterator[Event]:
         """Yield the typed wire events as they arrive (unknown and malformed ones included),
@@ -222,20 +220,25 @@ class SyncClient:
             with self._step:
                 flow.close()
 
-    def _deliveries(self, stop_turn: int | None, method: str) -> Iterator[Message]:
-        first: str | None = method
-        while True:
-            delivery = None
-            if first is None:  # messages decoded already need no flow (the first checks state)
-                with self._step:
-                    delivery = self._core.ready_message(stop_turn)
-            delivery = delivery or self._read(self._core.next_message(stop_turn, first))
+    def _deliveries(self, method: str) -> Iterator[Message]:
+        """The messages of ``receive_response()`` (to the end of the turn underway) or of
+        ``receive_messages()`` (until :meth:`disconnect`): one generator, no layer between
+        it and the caller, since every message of a long turn passes through it."""
+        stop_turn = None
+        if method == "receive_response":
+            stop_turn = self._run(self._core.response_turn())
+            if stop_turn is None:
+                return
+        delivery = self._read(self._core.next_message(stop_turn, method))  # checks the state
+        while delivery is not None:
+            message, last = delivery
+            yield message
+            if last:
+                return
+            with self._step:  # messages decoded already need no flow
+                delivery = self._core.ready_message(stop_turn)
             if delivery is None:
-                return
-            yield delivery.message
-            if delivery.last:
-                return
-            first = None
+                delivery = self._read(self._core.next_message(stop_turn, None))
 
     def _read(self, flow: Flow[T]) -> T | None:
         """Run a reading flow (the twin of the async facade's, where ``disconnect()`` cancels

@@ -135,7 +135,7 @@ def read_all(driver: Driver, *chunks: fx.EffectResult) -> list[Message]:
                 result = None
         if delivery is None:
             return out
-        out.append(delivery.message)
+        out.append(delivery[0])
 
 
 def test_connect_creates_the_session_and_opens_its_stream() -> None:
@@ -177,12 +177,12 @@ def test_receive_response_stops_at_the_turn_complete_of_its_turn() -> None:
     assert isinstance(effect, fx.ReadChunk)
     first = driver.finish(flow, fx.Chunk(turn("turn_01", 1, "Hello")))
     assert first is not None
-    assert not first.last  # the assistant's message
+    assert not first[1]  # the assistant's message
     # The result is queued already: the next flow hands it out at once, as the last one.
     with pytest.raises(StopIteration) as done:
         next(driver.core.next_message(stop_turn, "receive_response"))
-    assert done.value.value.last
-    assert isinstance(done.value.value.message, ResultMessage)
+    assert done.value.value[1]
+    assert isinstance(done.value.value[0], ResultMessage)
     with pytest.raises(StopIteration) as after:
         next(driver.core.response_turn())
     assert after.value.value is None  # no turn underway, nothing unread: nothing to wait for
@@ -226,7 +226,7 @@ def test_query_wakes_a_reader_when_its_reply_releases_messages() -> None:
     driver.finish(query, None)
     delivery = driver.finish(reader, fx.Woken())
     assert delivery is not None
-    assert delivery.message.content[0].text == "Hello"  # type: ignore[union-attr]
+    assert delivery[0].content[0].text == "Hello"  # type: ignore[union-attr]
 
 
 def test_a_cancelled_read_leaves_the_stream_closed_and_the_reader_free() -> None:
@@ -312,7 +312,7 @@ def test_a_404_on_reopening_ends_the_turn_as_deleted() -> None:
     not_found = fx.Received(404, {}, b'{"type":"error","error":{"type":"not_found_error"}}')
     delivery = driver.finish(flow, not_found)
     assert delivery is not None
-    result = delivery.message
+    result = delivery[0]
     assert isinstance(result, ResultMessage)
     assert result.terminal_reason == "deleted"
     with pytest.raises(StopIteration) as done:

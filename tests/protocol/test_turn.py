@@ -99,14 +99,15 @@ def sse(*objects: dict[str, Any]) -> bytes:
 
 
 def feed(conv: Conversation, data: bytes, decoder: SSEDecoder | None = None) -> list[Output]:
-    """Decode stream bytes and hand each event to the conversation, as a facade does."""
+    """Decode stream bytes and hand the events to the conversation at once, as a facade does
+    with a chunk (:meth:`Conversation.on_events`; ``feed_events`` hands them one by one)."""
     decoder = decoder or SSEDecoder()
-    out: list[Output] = []
+    events = []
     for frame in decoder.feed(data):
         event = decode_frame(frame)
         if event is not None and not isinstance(event, StreamErrorFrame):
-            out += conv.on_event(event, frame_id=frame.id)
-    return out
+            events.append((event, frame.id))
+    return conv.on_events(events)
 
 
 def feed_events(conv: Conversation, events: Iterable[dict[str, Any] | Event]) -> list[Output]:
