@@ -39,6 +39,23 @@ MANY_LABELS = {
     "naive_shared": "naive, the same",
 }
 
+THROUGHPUT_LABELS = {
+    "ours_sync": OVERHEAD_LABELS["ours_sync"],
+    "ours_sync_stdlib": '**qoder `SyncClient`**, `use_json_backend("stdlib")`',
+    "ours_async": OVERHEAD_LABELS["ours_async"],
+    "ours_async_stdlib": '**qoder `AsyncClient` (asyncio)**, `use_json_backend("stdlib")`',
+    "naive_sync": OVERHEAD_LABELS["naive_sync"],
+    "naive_async": OVERHEAD_LABELS["naive_async"],
+}
+"""The throughput rows, in order; ``*_stdlib``: ours with the stdlib JSON backend forced."""
+BACKEND_LABELS = {
+    "orjson": "orjson extra",
+    "stdlib": "stdlib json, the default install",
+    "mixed": "mixed (the rounds differ)",
+}
+NAIVE_JSON = "stdlib `json.loads`"
+"""What the naive client parses each ``data:`` line with."""
+
 SCAN_LABELS = {
     "ours_one_each": "qoder, each its own `httpx.AsyncClient`, one SSL context",
     "ours_shared": "qoder, all on one shared `httpx.AsyncClient`",
@@ -60,6 +77,33 @@ def _f(value: float | None, digits: int = 2, unit: str = "") -> str:
 
 def _status(met: bool | None) -> str:
     return "—" if met is None else "**met**" if met else "not met"
+
+
+def _naive_of(key: str) -> str:
+    """The naive client of the same facade as ``key`` (``ours_async_stdlib``: ``naive_async``)."""
+    return "naive_async" if "async" in key else "naive_sync"
+
+
+def _backend(result: dict[str, Any], key: str) -> str:
+    """The JSON parser ``key`` ran with, as the report names it."""
+    if key.startswith("naive"):
+        return NAIVE_JSON
+    if not key.startswith("ours"):
+        return "its own"
+    name = result.get("json_backend", {}).get(key)
+    return "not reported" if name is None else BACKEND_LABELS.get(name, name)
+
+
+def _backends_sentence(result: dict[str, Any], keys: tuple[str, ...]) -> str:
+    """``SyncClient``: orjson extra; ... for those of ``keys`` that ran."""
+    names = {"ours_sync": "`SyncClient`", "ours_async": "`AsyncClient`"}
+    names |= {f"{k}_stdlib": f"{v} (`_stdlib`)" for k, v in names.items()}
+    parts = [
+        f"{names[k]}: {_backend(result, k)}"
+        for k in keys
+        if k in names and k in result.get("json_backend", {})
+    ]
+    return "; ".join(parts) if parts else "not reported"
 
 
 def summary_rows(
@@ -103,14 +147,19 @@ def summary_rows(
         )
     if throughput is not None:
         rates = {k: _median(v) for k, v in throughput["events_per_s"].items()}
-        for ours, naive, name in (
-            ("ours_sync", "naive_sync", "SyncClient"),
-            ("ours_async", "naive_async", "AsyncClient"),
+        for ours, name in (
+            ("ours_sync", "SyncClient"),
+            ("ours_sync_stdlib", "SyncClient"),
+            ("ours_async", "AsyncClient"),
+            ("ours_async_stdlib", "AsyncClient"),
         ):
-            ratio = _ratio(rates.get(ours), rates.get(naive))
+            if ours not in throughput["events_per_s"]:
+                continue  # a run without that child (an older result, or chosen clients)
+            ratio = _ratio(rates.get(ours), rates.get(_naive_of(ours)))
             rows.append(
                 (
-                    f"Throughput of one {throughput['events']:,}-message turn, `{name}` / naive",
+                    f"Throughput of one {throughput['events']:,}-message turn, `{name}` "
+                    f"({_backend(throughput, ours)}) / naive ({NAIVE_JSON})",
                     _f(ratio, 2, "x"),
                     ">= 0.9x",
                     _ge(ratio, 0.9),
@@ -175,7 +224,11 @@ def _overhead(result: dict[str, Any], chart: bool = False) -> list[str]:
         f"**{result['rounds']} rounds**. A turn's overhead is the client's latency (prompt "
         "sent to the turn's result in hand) minus the server's own time for it (the POST's "
         "body in to the turn's last event handed to the socket, same clock); a round's "
-        "figure is the median over its turns, the table gives the median of the rounds.",
+        "figure is the median over its turns, the table gives the median of the rounds. "
+        "JSON parsers: the naive client's is the stdlib `json.loads`; ours ran with the "
+        "backend chosen at import ("
+        + _backends_sentence(result, ("ours_sync", "ours_async"))
+        + "); the throughput section below also gives ours with the stdlib backend forced.",
         "",
         "| Client | Overhead ms (median) | Rounds | Latency p50 ms | Latency p99 ms | "
         "Overhead p99 ms | Server ms | vs naive (same facade) |",
@@ -230,18 +283,27 @@ def _throughput(result: dict[str, Any]) -> list[str]:
         "`iter_bytes`, split on blank lines, `json.loads` each `data:` line, dicts), "
         f"**{result['rounds']} rounds**, taking turns.",
         "",
-        "| Client | events/s (median) | Rounds | / naive (same facade) |",
-        "|---|--:|---|--:|",
+        "The naive client parses with the stdlib `json.loads`. Ours ran with the JSON backend "
+        "given in each row: the plain rows with the one chosen at import (orjson when the "
+        "`orjson` extra is installed, as it is in the benchmark's environment), the "
+        '`use_json_backend("stdlib")` rows with the stdlib parser, the one of a default '
+        "install (`pip install qoder`); this run: "
+        + _backends_sentence(result, tuple(THROUGHPUT_LABELS))
+        + ". The stdlib rows are the like-for-like comparison with the naive client; each "
+        "ratio is against the naive client of the same facade.",
+        "",
+        "| Client | JSON parser | events/s (median) | Rounds | / naive (same facade) |",
+        "|---|---|--:|---|--:|",
     ]
     rates = {k: _median(v) for k, v in result["events_per_s"].items()}
-    for key in ("ours_sync", "ours_async", "naive_sync", "naive_async"):
+    for key, label in THROUGHPUT_LABELS.items():
         values = result["events_per_s"].get(key, [])
         if not values:
             continue
-        naive = key.replace("ours", "naive")
-        ratio = _ratio(rates[key], rates.get(naive)) if key.startswith("ours") else None
+        ours = key.startswith("ours")
+        ratio = _ratio(rates[key], rates.get(_naive_of(key))) if ours else None
         out.append(
-            f"| {OVERHEAD_LABELS[key]} | {_f(rates[key], 0)} | "
+            f"| {label} | {_backend(result, key)} | {_f(rates[key], 0)} | "
             f"{', '.join(f'{v:,.0f}' for v in values)} | {_f(ratio, 2, 'x')} |"
         )
     if result["errors"]:

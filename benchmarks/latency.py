@@ -8,7 +8,13 @@ of its own, the clients taking turns round by round:
   server's own time for it (its POST body in to the turn's last event handed to the socket);
   a run's figure is the median over its turns, a client's the median over the rounds;
 * **throughput**: one turn of ``--bulk`` ``agent.message`` events through ``receive_response()``
-  (ours) or the naive reader's split + ``json.loads``; events per second.
+  (ours) or the naive reader's split + stdlib ``json.loads``; events per second. Ours runs
+  twice per facade: with the JSON backend chosen at import (orjson when the ``orjson`` extra is
+  installed, as in the benchmark's environment) and, ``ours_sync_stdlib`` /
+  ``ours_async_stdlib``, with ``use_json_backend("stdlib")`` (a default install).
+
+Each of our children reports the JSON backend it ran with (``json_backend`` in its JSON line);
+the parent keeps it per client under ``json_backend`` in its result.
 
 ``python latency.py child CLIENT MODE BASE_URL N`` is what a child runs (prints one JSON line);
 ``--profile`` in a child prints a cProfile of the measured part to stderr.
@@ -33,13 +39,22 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 Sink = Callable[[cProfile.Profile], None]
 """What is done with a child's profile (``print_profile``, or profile_turn's buckets)."""
+Runner = Callable[[str, list[str], Sink | None], dict[str, Any]]
+"""A child's runner: (base URL, prompts, profile sink) -> its result."""
 TOKEN = "bench-token"
 AGENT, ENVIRONMENT = "agent_default", "env_default"
 WARMUP = 5
 Times = tuple[float, float, float, int]
 """One turn as a child reports it: (start, prompt posted, result in hand, messages)."""
 CLIENTS = ("ours_sync", "ours_async", "naive_sync", "naive_async", "qca")
-THROUGHPUT_CLIENTS = ("ours_sync", "ours_async", "naive_sync", "naive_async")
+THROUGHPUT_CLIENTS = (
+    "ours_sync",
+    "ours_sync_stdlib",
+    "ours_async",
+    "ours_async_stdlib",
+    "naive_sync",
+    "naive_async",
+)
 
 
 def prompt(n: int) -> str:
@@ -209,9 +224,23 @@ def _qca(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, A
     return _measure(conversation, prompts, profile)
 
 
-CHILDREN = {
+def _stdlib_json(runner: Runner) -> Runner:
+    """``runner`` with our stdlib JSON backend forced first (what a default install uses)."""
+
+    def run(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
+        from qoder._protocol.jsonio import use_json_backend
+
+        use_json_backend("stdlib")
+        return runner(base_url, prompts, profile)
+
+    return run
+
+
+CHILDREN: dict[str, Runner] = {
     "ours_sync": _ours_sync,
+    "ours_sync_stdlib": _stdlib_json(_ours_sync),
     "ours_async": _ours_async,
+    "ours_async_stdlib": _stdlib_json(_ours_async),
     "naive_sync": _naive_sync,
     "naive_async": _naive_async,
     "qca": _qca,
@@ -239,7 +268,12 @@ def child(argv: list[str]) -> None:
     client, mode, base_url, n = argv[0], argv[1], argv[2], int(argv[3])
     profile = print_profile if "--profile" in argv else None
     prompts = [prompt(i) for i in range(1, n + 1)] if mode == "turns" else [f"bulk:{n}"]
-    print(json.dumps(CHILDREN[client](base_url, prompts, profile)), flush=True)
+    result = CHILDREN[client](base_url, prompts, profile)
+    if client.startswith("ours"):  # the naive client never imports qoder: stdlib json.loads
+        from qoder._protocol.jsonio import json_backend
+
+        result["json_backend"] = json_backend()
+    print(json.dumps(result), flush=True)
 
 
 # --- the parent ------------------------------------------------------------------------------
@@ -319,6 +353,7 @@ def overhead(
     p99: dict[str, list[float]] = {c: [] for c in clients}
     overhead_p99: dict[str, list[float]] = {c: [] for c in clients}
     per_turn: dict[str, list[list[float]]] = {c: [] for c in clients}
+    backends: dict[str, str] = {}
     errors: dict[str, str] = {}
     with served() as base_url:
         for _ in range(rounds):
@@ -327,6 +362,7 @@ def overhead(
                 if "error" in got:
                     errors[client] = " ".join(got["error"])
                     continue
+                _note_backend(backends, client, got)
                 own = server_turns(base_url).get(got["session"], {})
                 laps = [end - start for start, _, end, _ in got["times"]]
                 costs = [own.get(i + 1, 0.0) for i in range(len(laps))]
@@ -346,6 +382,7 @@ def overhead(
         "latency_p99_ms": p99,
         "overhead_p99_ms": overhead_p99,
         "per_turn_ms": per_turn,
+        "json_backend": backends,
         "errors": errors,
     }
 
@@ -353,8 +390,10 @@ def overhead(
 def throughput(
     rounds: int = 5, events: int = 50_000, clients: tuple[str, ...] = THROUGHPUT_CLIENTS
 ) -> dict[str, Any]:
-    """Per client: events/s of one turn of ``events`` agent messages, each round."""
+    """Per client: events/s of one turn of ``events`` agent messages, each round; for ours,
+    the JSON backend it ran with (``json_backend``)."""
     rates: dict[str, list[float]] = {c: [] for c in clients}
+    backends: dict[str, str] = {}
     errors: dict[str, str] = {}
     with served() as base_url:
         for _ in range(rounds):
@@ -363,9 +402,23 @@ def throughput(
                 if "error" in got:
                     errors[client] = " ".join(got["error"])
                     continue
+                _note_backend(backends, client, got)
                 _, posted, end, _ = got["times"][0]
                 rates[client].append(events / (end - posted))
-    return {"rounds": rounds, "events": events, "events_per_s": rates, "errors": errors}
+    return {
+        "rounds": rounds,
+        "events": events,
+        "events_per_s": rates,
+        "json_backend": backends,
+        "errors": errors,
+    }
+
+
+def _note_backend(backends: dict[str, str], client: str, got: dict[str, Any]) -> None:
+    """Keep the JSON backend a child of ours reported (``"mixed"`` if its rounds differ)."""
+    name = got.get("json_backend")
+    if name is not None:
+        backends[client] = name if backends.get(client, name) == name else "mixed"
 
 
 def main(argv: list[str]) -> None:
