@@ -169,17 +169,18 @@ class Reader:
     def _feed(self, chunk: bytes) -> Step[None]:
         stream = self.stream
         conversation = self.conversation
-        events, failure = stream.feed(chunk)
-        if events:
-            before = conversation.cursor
-            outputs = conversation.on_events(events)
-            if conversation.cursor != before:
-                stream.advanced()
-            inbox = self.inbox
-            inbox.absorb(outputs)
-            if inbox.collecting_events:
-                for event, _ in events:
-                    inbox.keep_event(event)
+        inbox = self.inbox
+        before = conversation.cursor
+        if inbox.collecting_events:  # a receive_events() reader: keep them for it too
+            events = list(stream.events(chunk))
+            inbox.absorb(conversation.on_events(events))
+            for event, _ in events:
+                inbox.keep_event(event)
+        else:  # decoded one by one as the turn machine takes them
+            inbox.absorb(conversation.on_events(stream.events(chunk)))
+        if conversation.cursor != before:
+            stream.advanced()
+        failure = stream.failure
         if conversation.state is TurnState.ENDED:
             stream.gone(f"the session was {conversation.session_end}")
             yield CloseStream()

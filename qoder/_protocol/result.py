@@ -57,7 +57,7 @@ _TOKEN_FIELDS: Final = (
 _NESTED_FIELDS: Final = ("cache_creation", "server_tool_use")
 _UNKNOWN_MODEL: Final = "unknown"
 _TEXT_RUN: Final = 64
-"""Text pieces joined into one (see ResultAccumulator._add_text)."""
+"""Text pieces joined into one (see ResultAccumulator.add_message)."""
 
 _RFC3339: Final = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?"
@@ -256,15 +256,12 @@ class ResultAccumulator:
         """The result text so far: every text block of the primary thread, no separator."""
         return "".join(self._text)
 
-    def _add_text(self, text: str) -> None:
-        """Keep ``text`` in the turn's text. Every :data:`_TEXT_RUN` pieces are joined into
-        one string: a turn of a million short messages keeps a few thousand strings, its own
-        text in size, rather than a million string objects of 50 bytes of overhead each."""
-        pieces = self._text
-        pieces.append(text)
-        if len(pieces) >= self._joined + _TEXT_RUN:
-            pieces[self._joined :] = ["".join(pieces[self._joined :])]
-            self._joined += 1
+    def _join_run(self) -> None:
+        """Join the pieces of text added since the last run into one string (see
+        :meth:`add_message`)."""
+        pieces, joined = self._text, self._joined
+        pieces[joined:] = ["".join(pieces[joined:])]
+        self._joined = joined + 1
 
     def add_timestamp(self, processed_at: str | None) -> None:
         """Widen the turn's ``processed_at`` span (for ``duration_api_ms``).
@@ -326,11 +323,18 @@ class ResultAccumulator:
         return self._last_ns - self._first_ns
 
     def add_message(self, event: AgentMessageEvent) -> None:
-        """Add the text of an ``agent.message``; other threads and other blocks add none."""
+        """Add the text of an ``agent.message``; other threads and other blocks add none.
+
+        Every :data:`_TEXT_RUN` pieces or so are joined into one string: a turn of a million
+        short messages keeps a few thousand strings, its own text in size, rather than a
+        million string objects of 50 bytes of overhead each."""
         if event.session_thread_id is None:
+            pieces = self._text
             for block in event.content:
                 if type(block) is TextBlock:
-                    self._add_text(block.text)
+                    pieces.append(block.text)
+            if len(pieces) >= self._joined + _TEXT_RUN:
+                self._join_run()
 
     def add_model_request_start(self, event: SpanModelRequestStart, event_id: str | None) -> None:
         """Remember the start's model, for an end that names none (§6.5 ``model_usage``).

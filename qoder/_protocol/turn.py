@@ -407,19 +407,24 @@ class Conversation:
                 if not seen((event_id, "agent.message")):
                     continue
                 self._cursor = event_id  # nothing below reads it; on_event sets it after
-            if not turn.corr.claims(event, event_id):
+            corr = turn.corr
+            turn_id = event.turn_id
+            # claims(): an event of an accepted turn id that is not an echo of ours is the
+            # turn's; anything else (an echo, no turn id, another turn's) is asked in full.
+            if (
+                turn_id is None or turn_id not in corr.turn_id_set or event_id in corr.own_ids
+            ) and not corr.claims(event, event_id):
                 continue
             acc = turn.acc
             acc.add_timestamp(event.processed_at)
             acc.add_message(event)
-            turn_ids = turn.corr.turn_ids
-            turn_id = event.turn_id or (turn_ids[0] if turn_ids else None)
-            content = event.content
-            append(
-                deliver(
-                    new_assistant_message(content, turn.model, event_id, self.session_id, turn_id)
-                )
+            if not turn_id:
+                turn_ids = corr.turn_ids
+                turn_id = turn_ids[0] if turn_ids else None
+            message = new_assistant_message(
+                event.content, turn.model, event_id, self.session_id, turn_id
             )
+            append(deliver(message))
         return out
 
     def on_stream_lost(self, reason: str) -> list[Output]:

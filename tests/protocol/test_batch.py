@@ -52,7 +52,7 @@ def _event(draw: st.DrawFn) -> tuple[Event, str | None]:
         )
     )
     event_id = draw(st.none() | _IDS)
-    turn_id = draw(st.none() | _TURNS)
+    turn_id = draw(st.none() | st.just("") | _TURNS)
     fields: dict[str, Any] = {}
     if draw(st.booleans()):
         fields["processed_at"] = draw(_STAMPS)
