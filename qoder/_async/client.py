@@ -76,14 +76,16 @@ class AsyncClient:
         agent is missing, and :class:`~qoder.ClientStateError` when called twice.
         """
         try:
-            tools = await anyio.to_thread.run_sync(self._servers.start)
+            # the bridged servers start in a worker thread; without any, no thread is used
+            servers = self._servers
+            tools = await anyio.to_thread.run_sync(servers.start) if servers.any else ()
             resolve = functools.partial(resolve_options, self._options, extra_tools=tools)
             await self._run(self._core.connect(resolve))
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._stream.close()
                 await self._http.close()
-                await anyio.to_thread.run_sync(self._servers.close)
+                await self._close_servers()
             raise
         if prompt is not None:
             await self.query(prompt)
@@ -95,7 +97,11 @@ class AsyncClient:
             try:
                 await self._run(self._core.disconnect())
             finally:
-                await anyio.to_thread.run_sync(self._servers.close)
+                await self._close_servers()
+
+    async def _close_servers(self) -> None:
+        if self._servers.any:
+            await anyio.to_thread.run_sync(self._servers.close)
 
     async def __aenter__(self) -> AsyncClient:
         await self.connect()

@@ -10,9 +10,6 @@ that starts after ``close()`` is not sent at all. The twin of :mod:`qoder._sync.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 import anyio
 import httpx
 
@@ -50,40 +47,48 @@ class AsyncHTTPClient:
             )
             self._static = dict(effect.headers)
 
-    @contextlib.asynccontextmanager
-    async def lease(self) -> AsyncIterator[httpx.AsyncClient | None]:
-        """The client for one request (``None`` once closing); the last lease to end after
-        :meth:`close` closes it."""
+    def _acquire(self) -> httpx.AsyncClient | None:
+        """The client for one request (``None`` once closing); hand it back with
+        :meth:`_release`, whose last call after :meth:`close` closes it. A pair of calls
+        rather than a context manager: one request each, and an async context manager's
+        generator and frames are kept alive across every await of the request."""
         client = None if self._closing else self._require()
         if client is not None:
             self._in_flight += 1
-        try:
-            yield client
-        finally:
-            if client is not None:
-                self._in_flight -= 1
-                if self._closing and self._in_flight == 0:
-                    await self._close_now()
+        return client
+
+    async def _release(self) -> None:
+        self._in_flight -= 1
+        if self._closing and self._in_flight == 0:
+            await self._close_now()
 
     async def send(self, effect: fx.Send) -> fx.Received | fx.NoResponse:
         """Perform ``Send`` (not sent once closing)."""
-        async with self.lease() as client:
-            return closed_client() if client is None else await asend(client, effect, self._static)
+        client = self._acquire()
+        if client is None:
+            return closed_client()
+        try:
+            return await asend(client, effect, self._static)
+        finally:
+            await self._release()
 
     async def open_stream(
         self, stream: EventStreamConnection, effect: fx.OpenStream
     ) -> fx.EffectResult:
         """Perform ``OpenStream`` on ``stream``, unless :meth:`close` was called before or
         meanwhile (then a response that came is closed at once)."""
-        async with self.lease() as http:
-            if http is None:
-                return closed_client()
+        http = self._acquire()
+        if http is None:
+            return closed_client()
+        try:
             opened = await stream.open(http, effect)
             if self._closing:
                 with anyio.CancelScope(shield=True):
                     await stream.close()
                 return closed_client()
             return opened
+        finally:
+            await self._release()
 
     async def close(self) -> None:
         """Perform ``CloseHTTP``: close now if idle, else when the last request returns."""

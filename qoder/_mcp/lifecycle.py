@@ -33,6 +33,12 @@ class ClientServers:
         self._bridge: Any = None
         self._lock = threading.Lock()
 
+    @property
+    def any(self) -> bool:
+        """Whether there is a server to bridge (without one, start and close do nothing, and
+        an async client need not hand them to a worker thread)."""
+        return bool(self._servers)
+
     def start(self) -> tuple[LocalTool, ...]:
         """Start the servers (none: nothing happens, nothing is imported); their tools."""
         if not self._servers:
