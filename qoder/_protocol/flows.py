@@ -37,6 +37,7 @@ import enum
 import logging
 import random
 import time
+import weakref
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, Final, TypeVar
 
@@ -98,6 +99,34 @@ Delivery = tuple[Message, bool]
 it. A plain pair: one is made for every message handed out."""
 
 
+class _WeakCore:
+    """The calls the core's parts make back into it, holding it weakly: no reference cycle
+    between the core and its parts, so that a client dropped after ``disconnect()`` is freed at
+    once by reference counting. With a cycle, every closed conversation waited for the cyclic
+    collector's next full collection, and each of those walked all of them."""
+
+    __slots__ = ("_core",)
+
+    def __init__(self, core: SessionCore) -> None:
+        self._core = weakref.ref(core)
+
+    def closed(self) -> bool:
+        core = self._core()
+        return core is None or core.closed
+
+    def permissions(self) -> PermissionPolicy:
+        core = self._core()
+        return core.permissions if core is not None else PermissionPolicy()
+
+    def answers_permission(self, tool_name: str) -> bool:
+        core = self._core()
+        return core is not None and core._answers_permission(tool_name)
+
+    def observes_result(self, tool_name: str) -> bool:
+        core = self._core()
+        return core is not None and core._observes_result(tool_name)
+
+
 class SessionCore:
     """The I/O-free whole of one client; driven by exactly one facade.
 
@@ -129,6 +158,7 @@ class SessionCore:
         """The client's own permission rules (``set_permission_mode()`` replaces them)."""
         self._stop_continuations = 0  # Stop hooks that continued the conversation in a row
         self._stop_hooks = False  # Stop hooks are registered: each turn's end goes to them
+        self._weak = _WeakCore(self)  # what the core's parts call back into it through
 
     @property
     def closed(self) -> bool:
@@ -433,7 +463,7 @@ class SessionCore:
 
     def _configure(self, config: SessionConfig) -> None:
         self.config = config
-        self.caller = Caller(config, closed=lambda: self.closed)
+        self.caller = Caller(config, closed=self._weak.closed)
         self.inbox.max_messages = config.max_buffered_messages
         self._tools = {tool.name: tool for tool in config.tools}
         self._stop_hooks = config.hooks is not None and config.hooks.handles_event("Stop")
@@ -450,8 +480,8 @@ class SessionCore:
         self.conversation = Conversation(
             session_id=session_id,
             custom_tool_names=tuple(self._tools),
-            answers_permission=self._answers_permission,  # the callback included
-            observes_result=self._observes_result,
+            answers_permission=self._weak.answers_permission,  # the callback included
+            observes_result=self._weak.observes_result,
             max_model_requests=config.max_turns,
             watch_cost=watches_cost(config, session),
             include_partial_messages=config.include_partial_messages,
@@ -473,8 +503,8 @@ class SessionCore:
             stream=self.stream,
             inbox=self.inbox,
             tools=self._tools,
-            closed=lambda: self.closed,
-            permissions=lambda: self.permissions,
+            closed=self._weak.closed,
+            permissions=self._weak.permissions,
         )
 
     def _answers_permission(self, tool_name: str) -> bool:

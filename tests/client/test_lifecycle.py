@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
+import weakref
 
 import httpx
 import pytest
@@ -19,7 +21,7 @@ from qoder import (
 )
 from tests.client.driver import Facade
 from tests.client.scripted import BASE, TOKEN, ScriptedAPI, stream_of, turn_events
-from tests.client.test_conversation import options
+from tests.client.test_conversation import options, texts
 
 
 def test_query_before_connect_says_what_to_do(facade: Facade, api: ScriptedAPI) -> None:
@@ -221,3 +223,27 @@ def test_the_two_facades_have_the_same_public_api() -> None:
         sync_doc = inspect.getdoc(getattr(SyncClient, name))
         async_doc = inspect.getdoc(getattr(AsyncClient, name))
         assert sync_doc == async_doc, name
+
+
+def test_a_disconnected_client_is_freed_by_reference_counting(
+    facade: Facade, api: ScriptedAPI
+) -> None:
+    """No reference cycle between the core and its parts: a client dropped after disconnect()
+    goes at once, not at the cyclic collector's next full collection (with many conversations
+    in one process, every full collection walked every closed one)."""
+    for turn_id in ("turn_01", "turn_02"):  # the first round warms the library's caches up
+        api.streams.append(stream_of(turn_events(turn_id, 1, "Paris.")))
+        api.reply_with("evt_01", turn_id)
+        client = facade.client(options())
+        client.connect()
+        assert texts(client.turn("Capital?")) == ["Paris."]
+        client.disconnect()
+        core = weakref.ref(client.raw._core)
+        gc.collect()
+        gc.disable()
+        try:
+            del client
+            freed = core() is None
+        finally:
+            gc.enable()
+    assert freed
