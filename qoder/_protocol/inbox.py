@@ -44,8 +44,10 @@ class Inbox:
         self.max_messages = max_messages
         self._messages: deque[Message] = deque()
         self._ends: dict[int, int] = {}  # id(result) -> the turn number it ends
-        self._events: deque[Event] = deque()
-        self._answers: deque[Answer] = deque()
+        # Made when first needed: an empty deque costs about 600 bytes, and most clients never
+        # keep raw events; tool calls to answer are few, so a list holds them.
+        self._events: deque[Event] | None = None
+        self._answers: list[Answer] = []
         self.collecting_events = False
         """A ``receive_events()`` reader exists: keep raw events for it."""
         self.dropped_messages = 0
@@ -103,16 +105,20 @@ class Inbox:
         """Queue a decoded event for a ``receive_events()`` reader, if one exists."""
         if not self.collecting_events:
             return
-        self._events.append(event)
-        if len(self._events) > self.max_messages:
-            self._events.popleft()
+        events = self._events
+        if events is None:
+            events = self._events = deque()
+        events.append(event)
+        if len(events) > self.max_messages:
+            events.popleft()
             self.dropped_events += 1
             if self.dropped_events == 1:
                 logger.warning("dropped unread events: more than max_buffered_messages waited")
 
     def pop_event(self) -> Event | None:
         """The oldest unread event, if any."""
-        return self._events.popleft() if self._events else None
+        events = self._events
+        return events.popleft() if events else None
 
     def stop_events(self) -> None:
         """The ``receive_events()`` reader is gone: stop keeping events (those unread stay
@@ -130,7 +136,7 @@ class Inbox:
     def answered(self) -> None:
         """The oldest tool call was answered."""
         if self._answers:
-            self._answers.popleft()
+            del self._answers[0]
 
     def clear_answers(self) -> None:
         """Forget every tool call still to answer (a new turn, or a failed answer)."""
