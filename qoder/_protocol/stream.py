@@ -87,9 +87,9 @@ class EventStream:
         self.delay = 0.0
         """Seconds to wait while BACKING_OFF."""
         self.reason = ""
+        """Why the stream was LOST or is GONE."""
         self.failure: str | None = None
         """Set by :meth:`events`: why the connection must be dropped (an error frame)."""
-        """Why the stream was LOST or is GONE."""
         self._deltas = _PREVIEW_DELTAS if partial else ()
         self._clock = clock
         self._rand = rand
