@@ -290,10 +290,13 @@ def _throughput(result: dict[str, Any]) -> list[str]:
         "install (`pip install qoder`); this run: "
         + _backends_sentence(result, tuple(THROUGHPUT_LABELS))
         + ". The stdlib rows are the like-for-like comparison with the naive client; each "
-        "ratio is against the naive client of the same facade.",
+        "ratio is against the naive client of the same facade. *GC runs*: how many times the "
+        "cyclic garbage collector ran during the turn, generation 0 / 1 / 2 (the median of the "
+        "rounds, `gc.callbacks`): it runs when more tracked objects are alive than its "
+        "threshold, so it shows how much a client holds on to while it reads.",
         "",
-        "| Client | JSON parser | events/s (median) | Rounds | / naive (same facade) |",
-        "|---|---|--:|---|--:|",
+        "| Client | JSON parser | events/s (median) | Rounds | / naive (same facade) | GC runs |",
+        "|---|---|--:|---|--:|--:|",
     ]
     rates = {k: _median(v) for k, v in result["events_per_s"].items()}
     for key, label in THROUGHPUT_LABELS.items():
@@ -304,12 +307,21 @@ def _throughput(result: dict[str, Any]) -> list[str]:
         ratio = _ratio(rates[key], rates.get(_naive_of(key))) if ours else None
         out.append(
             f"| {label} | {_backend(result, key)} | {_f(rates[key], 0)} | "
-            f"{', '.join(f'{v:,.0f}' for v in values)} | {_f(ratio, 2, 'x')} |"
+            f"{', '.join(f'{v:,.0f}' for v in values)} | {_f(ratio, 2, 'x')} "
+            f"| {_collections(result, key)} |"
         )
     if result["errors"]:
         out.append("")
         out += [f"- {key}: {message}" for key, message in result["errors"].items()]
     return [*out, ""]
+
+
+def _collections(result: dict[str, Any], key: str) -> str:
+    """The median runs of each generation of the collector in ``key``'s turns, ``0 / 1 / 2``."""
+    rounds = result.get("gc_collections", {}).get(key) or []
+    if not rounds:
+        return "—"
+    return " / ".join(f"{statistics.median(r[g] for r in rounds):g}" for g in range(3))
 
 
 def _startup(result: dict[str, Any]) -> list[str]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import gc
 import json
 import math
 import pstats
@@ -268,12 +269,30 @@ def child(argv: list[str]) -> None:
     client, mode, base_url, n = argv[0], argv[1], argv[2], int(argv[3])
     profile = print_profile if "--profile" in argv else None
     prompts = [prompt(i) for i in range(1, n + 1)] if mode == "turns" else [f"bulk:{n}"]
+    collections = _collections_log() if mode == "bulk" else None
     result = CHILDREN[client](base_url, prompts, profile)
+    if collections is not None:  # the cyclic collector's runs during the measured turn
+        _, posted, end, _ = result["times"][0]
+        during = [generation for at, generation in collections if posted <= at <= end]
+        result["gc_collections"] = [during.count(generation) for generation in range(3)]
     if client.startswith("ours"):  # the naive client never imports qoder: stdlib json.loads
         from qoder._protocol.jsonio import json_backend
 
         result["json_backend"] = json_backend()
     print(json.dumps(result), flush=True)
+
+
+def _collections_log() -> list[tuple[float, int]]:
+    """From now on, the ``time.monotonic()`` and generation of each run of the cyclic garbage
+    collector (the clients' turn times are on the same clock)."""
+    log: list[tuple[float, int]] = []
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            log.append((time.monotonic(), info["generation"]))
+
+    gc.callbacks.append(note)
+    return log
 
 
 # --- the parent ------------------------------------------------------------------------------
@@ -393,6 +412,7 @@ def throughput(
     """Per client: events/s of one turn of ``events`` agent messages, each round; for ours,
     the JSON backend it ran with (``json_backend``)."""
     rates: dict[str, list[float]] = {c: [] for c in clients}
+    collections: dict[str, list[list[int]]] = {c: [] for c in clients}
     backends: dict[str, str] = {}
     errors: dict[str, str] = {}
     with served() as base_url:
@@ -405,10 +425,12 @@ def throughput(
                 _note_backend(backends, client, got)
                 _, posted, end, _ = got["times"][0]
                 rates[client].append(events / (end - posted))
+                collections[client].append(got["gc_collections"])
     return {
         "rounds": rounds,
         "events": events,
         "events_per_s": rates,
+        "gc_collections": collections,
         "json_backend": backends,
         "errors": errors,
     }
