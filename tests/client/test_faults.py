@@ -156,6 +156,22 @@ def test_in_band_error_frame_resumes_from_the_cursor(facade: Facade, api: Script
     assert api.stream_route.calls[1].request.headers["Last-Event-ID"] == "evt_03"
 
 
+def test_events_before_an_error_frame_in_the_same_chunk_count_and_those_after_are_read_again(
+    facade: Facade, api: ScriptedAPI
+) -> None:
+    events = turn_events("turn_01", 1, "hi")
+    error = b'event: error\ndata: {"type":"error","error":{"message":"overloaded"}}\n\n'
+    before = b"".join(frame(event) for event in events[:3])
+    chunk = b": ok\n\n" + before + error + frame(events[3])  # all in one read
+    api.streams.append([chunk])
+    api.streams.append(stream_of(events[3:]))
+    api.reply_with("evt_01", "turn_01")
+    with facade.client(fast()) as client:
+        messages = client.turn("hello")
+    assert texts(messages) == ["hi"]
+    assert api.stream_route.calls[1].request.headers["Last-Event-ID"] == "evt_03"
+
+
 def test_malformed_and_unknown_frames_do_not_stop_the_turn(
     facade: Facade, api: ScriptedAPI
 ) -> None:
