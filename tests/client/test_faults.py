@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -144,32 +145,34 @@ def test_stream_lost_after_the_reconnect_budget(facade: Facade, api: ScriptedAPI
     assert "gave up" in result.errors[0]
 
 
-def test_in_band_error_frame_resumes_from_the_cursor(facade: Facade, api: ScriptedAPI) -> None:
-    events = turn_events("turn_01", 1, "hi")
-    error = b'event: error\ndata: {"type":"error","error":{"message":"overloaded"}}\n\n'
-    api.streams.append([*stream_of(events[:3]), error, frame(events[3])])
-    api.streams.append(stream_of(events[3:]))
+ERROR_FRAME = b'event: error\ndata: {"type":"error","error":{"message":"overloaded"}}\n\n'
+EVENTS = turn_events("turn_01", 1, "hi")
+
+
+def _turn_resumed_after(
+    facade: Facade, api: ScriptedAPI, first: list[bytes | BaseException]
+) -> tuple[list[Any], str]:
+    """A turn whose first stream connection is ``first`` and whose second sends the events
+    from the fourth on: the turn's texts, and the ``Last-Event-ID`` it resumed from."""
+    api.streams.append(first)
+    api.streams.append(stream_of(EVENTS[3:]))
     api.reply_with("evt_01", "turn_01")
     with facade.client(fast()) as client:
         messages = client.turn("hello")
-    assert texts(messages) == ["hi"]
-    assert api.stream_route.calls[1].request.headers["Last-Event-ID"] == "evt_03"
+    return texts(messages), api.stream_route.calls[1].request.headers["Last-Event-ID"]
+
+
+def test_in_band_error_frame_resumes_from_the_cursor(facade: Facade, api: ScriptedAPI) -> None:
+    first = [*stream_of(EVENTS[:3]), ERROR_FRAME, frame(EVENTS[3])]
+    assert _turn_resumed_after(facade, api, first) == (["hi"], "evt_03")
 
 
 def test_events_before_an_error_frame_in_the_same_chunk_count_and_those_after_are_read_again(
     facade: Facade, api: ScriptedAPI
 ) -> None:
-    events = turn_events("turn_01", 1, "hi")
-    error = b'event: error\ndata: {"type":"error","error":{"message":"overloaded"}}\n\n'
-    before = b"".join(frame(event) for event in events[:3])
-    chunk = b": ok\n\n" + before + error + frame(events[3])  # all in one read
-    api.streams.append([chunk])
-    api.streams.append(stream_of(events[3:]))
-    api.reply_with("evt_01", "turn_01")
-    with facade.client(fast()) as client:
-        messages = client.turn("hello")
-    assert texts(messages) == ["hi"]
-    assert api.stream_route.calls[1].request.headers["Last-Event-ID"] == "evt_03"
+    before = b"".join(frame(event) for event in EVENTS[:3])
+    chunk = b": ok\n\n" + before + ERROR_FRAME + frame(EVENTS[3])  # all in one read
+    assert _turn_resumed_after(facade, api, [chunk]) == (["hi"], "evt_03")
 
 
 def test_malformed_and_unknown_frames_do_not_stop_the_turn(
