@@ -16,7 +16,6 @@ streams are larger than the unit tests' (the bulk paths engage from 4 KiB).
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import logging
@@ -25,19 +24,18 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import attrs
 from httpx_sse._decoders import SSEDecoder as HttpxSSEDecoder
 from httpx_sse._decoders import SSELineDecoder as HttpxSSELineDecoder
 
 from qoder._protocol import convert, jsonio
 from qoder._protocol.convert import decode_frame
 from qoder._protocol.sse import SSEDecoder, SSEFrame
+from tests.sameness import MISSING, mutations, same  # the test suite's own check
 
 __all__ = ["check"]
 
-_MISSING = object()
 _PALETTE: tuple[Any, ...] = (
-    _MISSING,
+    MISSING,
     None,
     0,
     7,
@@ -67,7 +65,6 @@ _PALETTE: tuple[Any, ...] = (
     {"speed": 3},
     {"command": "ls"},
 )
-_NESTED = ("model_usage", "usage", "stop_reason")
 _JSON_EDGES = (
     '{"a":1}',
     ' {"a":1}',
@@ -92,18 +89,6 @@ _JSON_EDGES = (
 )
 
 
-def _same(a: Any, b: Any) -> bool:
-    if type(a) is not type(b):
-        return False
-    if attrs.has(type(a)):
-        return all(_same(getattr(a, f.name), getattr(b, f.name)) for f in attrs.fields(type(a)))
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return bool(a == b)
-
-
 def _both_ways(frame: SSEFrame) -> tuple[Any, Any]:
     convert.use_fast_paths(True)
     fast = decode_frame(frame)
@@ -116,27 +101,12 @@ def _both_ways(frame: SSEFrame) -> tuple[Any, Any]:
 
 
 def _mutations(event: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    keys = [k for k in event if k not in ("type", "session_id", "created_at", "schema_version")]
-    keys += ["session_thread_id", "input", "content", "output", "thinking", "tool_name"]
-    for key in dict.fromkeys(keys):
-        for value in _PALETTE:
-            mutated = copy.deepcopy(event)
-            if value is _MISSING:
-                mutated.pop(key, None)
-            else:
-                mutated[key] = copy.deepcopy(value)
-            yield mutated
-    for key in _NESTED:
-        nested = event.get(key)
-        if isinstance(nested, dict):
-            for inner in [*nested, "event_ids", "type"]:
-                for value in _PALETTE:
-                    mutated = copy.deepcopy(event)
-                    if value is _MISSING:
-                        mutated[key].pop(inner, None)
-                    else:
-                        mutated[key][inner] = copy.deepcopy(value)
-                    yield mutated
+    return mutations(
+        event,
+        _PALETTE,
+        extra_keys=("session_thread_id", "input", "content", "output", "thinking", "tool_name"),
+        skip=("type", "session_id", "created_at", "schema_version"),
+    )
 
 
 def _json_outcome(fn: Any, text: str) -> tuple[str, Any]:
@@ -275,7 +245,7 @@ def check(body: bytes, events: int = 20_000) -> int:
             samples: dict[str, dict[str, Any]] = {}
             for frame in frames:
                 fast, generic = _both_ways(frame)
-                if not _same(fast, generic):
+                if not same(fast, generic):
                     raise AssertionError(f"fast path differs on {frame.data[:200]}")
                 samples.setdefault(frame.event, json.loads(frame.data))
                 checked += 1
@@ -284,7 +254,7 @@ def check(body: bytes, events: int = 20_000) -> int:
                     data = json.dumps(mutated)
                     frame = SSEFrame(mutated["type"], data, mutated.get("id"), "", None)
                     fast, generic = _both_ways(frame)
-                    if not _same(fast, generic):
+                    if not same(fast, generic):
                         raise AssertionError(f"fast path differs on {data}: {fast!r} / {generic!r}")
                     checked += 1
         for text in _JSON_EDGES:

@@ -28,6 +28,7 @@ from qoder._protocol.messages import AssistantMessage
 from qoder._protocol.outputs import Deliver, deliver
 from qoder._protocol.sse import SSEFrame
 from qoder._protocol.turn import new_assistant_message
+from tests.sameness import MISSING, mutations, same
 
 ENVELOPE = {
     "id": "evt_01",
@@ -63,7 +64,6 @@ CANONICAL: dict[str, dict[str, Any]] = {
         "total_cost_usd": 0.25,
     },
 }
-MISSING = object()
 PALETTE: tuple[Any, ...] = (
     MISSING,
     None,
@@ -89,23 +89,10 @@ PALETTE: tuple[Any, ...] = (
     {"input_tokens": True},
     {"credits": "1"},
 )
-NESTED = ("model_usage", "usage", "stop_reason")
 
 
 def _event(event_type: str) -> dict[str, Any]:
     return {"type": event_type, **ENVELOPE, **copy.deepcopy(CANONICAL[event_type])}
-
-
-def _same(a: Any, b: Any) -> bool:
-    if type(a) is not type(b):
-        return False
-    if attrs.has(type(a)):
-        return all(_same(getattr(a, f.name), getattr(b, f.name)) for f in attrs.fields(type(a)))
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return bool(a == b)
 
 
 def _both_ways(data: dict[str, Any]) -> tuple[Any, Any]:
@@ -128,27 +115,9 @@ def _both_ways(data: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def _mutations(event: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    keys = [k for k in event if k != "type"]
-    keys += ["session_thread_id", "content", "input", "thinking"]
-    for key in dict.fromkeys(keys):
-        for value in PALETTE:
-            mutated = copy.deepcopy(event)
-            if value is MISSING:
-                mutated.pop(key, None)
-            else:
-                mutated[key] = copy.deepcopy(value)
-            yield mutated
-    for key in NESTED:
-        nested = event.get(key)
-        if isinstance(nested, dict):
-            for inner in [*nested, "event_ids", "type"]:
-                for value in PALETTE:
-                    mutated = copy.deepcopy(event)
-                    if value is MISSING:
-                        mutated[key].pop(inner, None)
-                    else:
-                        mutated[key][inner] = copy.deepcopy(value)
-                    yield mutated
+    return mutations(
+        event, PALETTE, extra_keys=("session_thread_id", "content", "input", "thinking")
+    )
 
 
 def test_every_type_with_a_builder_is_covered_here() -> None:
@@ -159,7 +128,7 @@ def test_every_type_with_a_builder_is_covered_here() -> None:
 def test_the_canonical_shape_is_built_by_the_builder_as_by_the_hooks(event_type: str) -> None:
     fast, generic = _both_ways(_event(event_type))
     assert getattr(type(fast), "type", None) == event_type
-    assert _same(fast, generic), (fast, generic)
+    assert same(fast, generic), (fast, generic)
 
 
 @pytest.mark.parametrize("event_type", sorted(CANONICAL))
@@ -167,7 +136,7 @@ def test_every_mutation_decodes_the_same_both_ways(event_type: str) -> None:
     checked = 0
     for mutated in _mutations(_event(event_type)):
         fast, generic = _both_ways(mutated)
-        assert _same(fast, generic), (mutated, fast, generic)
+        assert same(fast, generic), (mutated, fast, generic)
         checked += 1
     assert checked > 100
 
@@ -212,7 +181,7 @@ _json = st.recursive(
 )
 def test_random_values_decode_the_same_both_ways(event_type: str, changes: dict[str, Any]) -> None:
     fast, generic = _both_ways({**_event(event_type), **changes})
-    assert _same(fast, generic), (changes, fast, generic)
+    assert same(fast, generic), (changes, fast, generic)
 
 
 _texts = st.none() | st.text(max_size=8)
@@ -228,7 +197,7 @@ def test_an_assistant_message_made_as_a_draft_is_the_constructed_one(
         content, model=model, uuid=uuid, session_id=session_id, turn_id=turn_id
     )
     assert type(made) is AssistantMessage
-    assert _same(made, expected)
+    assert same(made, expected)
     assert made == expected
     assert hash(made) == hash(expected)
     assert repr(made) == repr(expected)

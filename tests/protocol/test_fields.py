@@ -29,6 +29,7 @@ from qoder._protocol.slots import draft_class
 from qoder._protocol.sse import DEFAULT_MAX_FRAME_BYTES, Part, SSEDecoder, SSEFrame
 from qoder._protocol.stream import EventStream
 from tests.protocol.test_sse import bulk_streams, cut, persisted_event
+from tests.sameness import same
 
 BACKENDS = ["stdlib", "orjson"]
 
@@ -38,19 +39,6 @@ def _restore_backend() -> Iterator[None]:
     backend = convert.json_backend()
     yield
     convert.use_json_backend(backend)
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal, down to the exact type of every value and the ``raw`` of every event."""
-    if type(a) is not type(b):
-        return False
-    if attrs.has(type(a)):
-        return all(same(getattr(a, f.name), getattr(b, f.name)) for f in attrs.fields(type(a)))
-    if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return bool(a == b)
 
 
 # --- slots.draft_class --------------------------------------------------------------------------
