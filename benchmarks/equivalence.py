@@ -28,9 +28,8 @@ from httpx_sse._decoders import SSEDecoder as HttpxSSEDecoder
 from httpx_sse._decoders import SSELineDecoder as HttpxSSELineDecoder
 
 from qoder._protocol import convert, jsonio
-from qoder._protocol.convert import decode_frame
 from qoder._protocol.sse import SSEDecoder, SSEFrame
-from tests.sameness import MISSING, mutations, same  # the test suite's own check
+from tests.sameness import MISSING, decode_both_ways, mutations, same  # the test suite's own check
 
 __all__ = ["check"]
 
@@ -87,17 +86,6 @@ _JSON_EDGES = (
     "[" * 50 + "]" * 50,
     '{"a":1',
 )
-
-
-def _both_ways(frame: SSEFrame) -> tuple[Any, Any]:
-    convert.use_fast_paths(True)
-    fast = decode_frame(frame)
-    convert.use_fast_paths(False)
-    try:
-        generic = decode_frame(frame)
-    finally:
-        convert.use_fast_paths(True)
-    return fast, generic
 
 
 def _mutations(event: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -244,7 +232,7 @@ def check(body: bytes, events: int = 20_000) -> int:
             convert.use_json_backend(name)
             samples: dict[str, dict[str, Any]] = {}
             for frame in frames:
-                fast, generic = _both_ways(frame)
+                fast, generic = decode_both_ways(frame)
                 if not same(fast, generic):
                     raise AssertionError(f"fast path differs on {frame.data[:200]}")
                 samples.setdefault(frame.event, json.loads(frame.data))
@@ -253,7 +241,7 @@ def check(body: bytes, events: int = 20_000) -> int:
                 for mutated in _mutations(event):
                     data = json.dumps(mutated)
                     frame = SSEFrame(mutated["type"], data, mutated.get("id"), "", None)
-                    fast, generic = _both_ways(frame)
+                    fast, generic = decode_both_ways(frame)
                     if not same(fast, generic):
                         raise AssertionError(f"fast path differs on {data}: {fast!r} / {generic!r}")
                     checked += 1

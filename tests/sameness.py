@@ -11,7 +11,11 @@ from typing import Any
 
 import attrs
 
-__all__ = ["MISSING", "mutations", "same"]
+from qoder._protocol import convert
+from qoder._protocol.convert import decode_frame
+from qoder._protocol.sse import SSEFrame
+
+__all__ = ["MISSING", "decode_both_ways", "mutations", "same"]
 
 MISSING: Any = object()
 """A palette value that means "the field removed" (see :func:`mutations`)."""
@@ -28,6 +32,18 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     return bool(a == b)
+
+
+def decode_both_ways(frame: SSEFrame) -> tuple[Any, Any]:
+    """``decode_frame(frame)`` with the hand-written builders on, then off (the generic hooks)."""
+    convert.use_fast_paths(True)
+    try:
+        fast = decode_frame(frame)
+        convert.use_fast_paths(False)
+        generic = decode_frame(frame)
+    finally:
+        convert.use_fast_paths(True)
+    return fast, generic
 
 
 def mutations(

@@ -20,15 +20,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qoder._protocol import convert
 from qoder._protocol.blocks import TextBlock
-from qoder._protocol.convert import decode_frame
 from qoder._protocol.fastpath import fast_path_types
 from qoder._protocol.messages import AssistantMessage
 from qoder._protocol.outputs import Deliver, deliver
 from qoder._protocol.sse import SSEFrame
 from qoder._protocol.turn import new_assistant_message
-from tests.sameness import MISSING, mutations, same
+from tests.sameness import MISSING, decode_both_ways, mutations, same
 
 ENVELOPE = {
     "id": "evt_01",
@@ -104,14 +102,7 @@ def _both_ways(data: dict[str, Any]) -> tuple[Any, Any]:
         last_event_id="evt_01",
         retry=None,
     )
-    convert.use_fast_paths(True)
-    try:
-        fast = decode_frame(frame)
-        convert.use_fast_paths(False)
-        generic = decode_frame(frame)
-    finally:
-        convert.use_fast_paths(True)
-    return fast, generic
+    return decode_both_ways(frame)
 
 
 def _mutations(event: dict[str, Any]) -> Iterator[dict[str, Any]]:
