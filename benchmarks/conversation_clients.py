@@ -33,7 +33,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 TOKEN = "bench-token"
 AGENT = "agent_default"
@@ -128,16 +128,9 @@ def ours_async(base_url: str, turns: int, report: bool) -> None:
 
 async def _agent_sdk(turns: int, report: bool) -> None:
     import qoder_agent_sdk as sdk
+    from latency import agent_sdk_options
 
-    cloud: dict[str, Any] = {
-        "agent": {"id": AGENT},
-        "session": {"create": {"environment_id": ENVIRONMENT}},
-    }
-    options = sdk.QoderAgentOptions(
-        auth=sdk.access_token(TOKEN),
-        experimental_cloud_agent=cast("sdk.types.CloudAgentOptions", cloud),
-    )
-    client = sdk.QoderSDKClient(options=options)
+    client = sdk.QoderSDKClient(options=agent_sdk_options())
     await client.connect()
     try:
         for n in range(1, turns + 1):

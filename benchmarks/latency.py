@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 HERE = Path(__file__).resolve().parent
 Sink = Callable[[cProfile.Profile], None]
@@ -60,6 +60,21 @@ THROUGHPUT_CLIENTS = (
 
 def prompt(n: int) -> str:
     return f"Task {n}: look at the repository and report what you find."
+
+
+def agent_sdk_options() -> Any:
+    """qoder-agent-sdk's options for one cloud-agent conversation with the benchmark agent and
+    environment (its base URL comes from ``QODER_CLOUD_AGENT_API_BASE``, set by the caller)."""
+    import qoder_agent_sdk as sdk
+
+    cloud: dict[str, Any] = {
+        "agent": {"id": AGENT},
+        "session": {"create": {"environment_id": ENVIRONMENT}},
+    }
+    return sdk.QoderAgentOptions(
+        auth=sdk.access_token(TOKEN),
+        experimental_cloud_agent=cast("sdk.types.CloudAgentOptions", cloud),
+    )
 
 
 # --- the children ----------------------------------------------------------------------------

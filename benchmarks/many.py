@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from latency import AGENT, ENVIRONMENT, TOKEN, prompt, served
+from latency import AGENT, ENVIRONMENT, TOKEN, agent_sdk_options, prompt, served
 
 HERE = Path(__file__).resolve().parent
 SHARD = int(os.environ.get("QODER_BENCH_SHARD", "10"))
@@ -167,18 +167,9 @@ async def _qca(base_url: str, n: int, turns: int) -> None:
 async def _agent_sdk(base_url: str, n: int, turns: int) -> None:
     """qoder-agent-sdk's ``QoderSDKClient`` in cloud agent mode, one per conversation (its base
     URL from ``QODER_CLOUD_AGENT_API_BASE``, set by the parent)."""
-    from typing import cast
-
     import qoder_agent_sdk as sdk
 
-    cloud: dict[str, Any] = {
-        "agent": {"id": AGENT},
-        "session": {"create": {"environment_id": ENVIRONMENT}},
-    }
-    options = sdk.QoderAgentOptions(
-        auth=sdk.access_token(TOKEN),
-        experimental_cloud_agent=cast("sdk.types.CloudAgentOptions", cloud),
-    )
+    options = agent_sdk_options()
 
     async def converse(i: int) -> None:
         client = sdk.QoderSDKClient(options=options)
