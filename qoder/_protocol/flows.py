@@ -99,6 +99,12 @@ Delivery = tuple[Message, bool]
 it. A plain pair: one is made for every message handed out."""
 
 
+def _ends_reading(ends: int | None, stop_turn: int | None) -> bool:
+    """Whether a message that ends turn ``ends`` (``None``: none) is the last of a reading that
+    stops at turn ``stop_turn`` (``None``: never stops)."""
+    return stop_turn is not None and ends is not None and ends >= stop_turn
+
+
 class _WeakCore:
     """The calls the core's parts make back into it, holding it weakly: no reference cycle
     between the core and its parts, so that a client dropped after ``disconnect()`` is freed at
@@ -405,7 +411,7 @@ class SessionCore:
                         continued = yield from self._continue_on_stop(message)
                         if continued is not None:
                             return continued, False
-                    return message, stop_turn is not None and ends is not None and ends >= stop_turn
+                    return message, _ends_reading(ends, stop_turn)
                 if not (yield from self._require_reader().progress()):
                     return None
 
@@ -423,7 +429,7 @@ class SessionCore:
         if not isinstance(message, ResultMessage):
             return message, False
         ends = inbox.turn_ended_by(message)
-        return message, stop_turn is not None and ends is not None and ends >= stop_turn
+        return message, _ends_reading(ends, stop_turn)
 
     def _continue_on_stop(self, result: ResultMessage) -> Flow[Message | None]:
         """Run the ``Stop`` hooks on a turn's result; if one blocks, post its reason as the
