@@ -13,6 +13,7 @@ from typing import Any
 
 import chart
 import footprint
+import opcodes as instructions  # the module; `opcodes` is the part's result
 import profile_turn
 from latency import per_turn_median
 
@@ -79,6 +80,7 @@ def summary_rows(
     official: dict[str, Any] | None = None,
     overhead: dict[str, Any] | None = None,
     profile: dict[str, Any] | None = None,
+    opcodes: dict[str, Any] | None = None,
 ) -> list[Row]:
     """(figure, value, target, met) for the summary table, of whatever ran (the profile has
     no row: it explains, it has no target)."""
@@ -103,6 +105,26 @@ def summary_rows(
         )
     if official is not None:
         rows += _official_rows(official)
+    if opcodes is not None:
+        rows += _opcode_rows(opcodes)
+    return rows
+
+
+def _opcode_rows(counts: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for unit, key in (("turn", "per_turn"), ("message", "per_message")):
+        for client, name in (("ours_sync", "SyncClient"), ("ours_async", "AsyncClient")):
+            naive = "naive_" + client.removeprefix("ours_")
+            value = instructions.ratio(counts[key], client, naive)
+            rows.append(
+                (
+                    f"Python instructions per {unit}, `{name}` / naive (deterministic; "
+                    "leaves out the work in C) (info)",
+                    _f(value, 2, "x"),
+                    "—",
+                    None,
+                )
+            )
     return rows
 
 
@@ -415,6 +437,7 @@ def render(
     emulator: dict[str, Any] | None = None,
     official: dict[str, Any] | None = None,
     profile: dict[str, Any] | None = None,
+    opcodes: dict[str, Any] | None = None,
 ) -> str:
     """The sections of whatever ran, as Markdown."""
     body: list[str] = []
@@ -430,6 +453,8 @@ def render(
         body += _official(official)
     if profile is not None:
         body += profile_turn.render(profile)
+    if opcodes is not None:
+        body += instructions.render(opcodes)
     return "\n".join(body) + "\n"
 
 

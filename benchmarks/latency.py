@@ -35,13 +35,22 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 HERE = Path(__file__).resolve().parent
-Sink = Callable[[cProfile.Profile], None]
-"""What is done with a child's profile (``print_profile``, or profile_turn's buckets)."""
-Runner = Callable[[str, list[str], Sink | None], dict[str, Any]]
-"""A child's runner: (base URL, prompts, profile sink) -> its result."""
+
+
+class Profiler(Protocol):
+    """What watches a child's measured turns: a ``cProfile.Profile`` (``--profile``,
+    profile_turn's time buckets) or profile_turn's opcode counter."""
+
+    def enable(self) -> None: ...
+
+    def disable(self) -> None: ...
+
+
+Runner = Callable[[str, list[str], Profiler | None], dict[str, Any]]
+"""A child's runner: (base URL, prompts, profiler of the measured turns) -> its result."""
 TOKEN = "bench-token"
 AGENT, ENVIRONMENT = "agent_default", "env_default"
 WARMUP = 5
@@ -86,12 +95,10 @@ def _options(base_url: str) -> Any:
     return QoderAgentOptions(auth=TOKEN, base_url=base_url, agent=AGENT, environment=ENVIRONMENT)
 
 
-def _ours_sync(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
+def _ours_sync(base_url: str, prompts: list[str], profiler: Profiler | None) -> dict[str, Any]:
     from qoder import ResultMessage, SyncClient
 
-    def conversation(
-        texts: list[str], prof: cProfile.Profile | None
-    ) -> tuple[str | None, list[Times]]:
+    def conversation(texts: list[str], prof: Profiler | None) -> tuple[str | None, list[Times]]:
         times: list[Times] = []
         with SyncClient(_options(base_url)) as client:
             if prof is not None:
@@ -111,15 +118,13 @@ def _ours_sync(base_url: str, prompts: list[str], profile: Sink | None) -> dict[
             return client.session_id, times
 
     conversation([prompt(0)] * WARMUP, None)
-    return _measure(conversation, prompts, profile)
+    return _measure(conversation, prompts, profiler)
 
 
-def _ours_async(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
+def _ours_async(base_url: str, prompts: list[str], profiler: Profiler | None) -> dict[str, Any]:
     from qoder import AsyncClient, ResultMessage
 
-    async def run(
-        texts: list[str], prof: cProfile.Profile | None
-    ) -> tuple[str | None, list[Times]]:
+    async def run(texts: list[str], prof: Profiler | None) -> tuple[str | None, list[Times]]:
         times: list[Times] = []
         async with AsyncClient(_options(base_url)) as client:
             if prof is not None:
@@ -138,21 +143,17 @@ def _ours_async(base_url: str, prompts: list[str], profile: Sink | None) -> dict
                 prof.disable()
             return client.session_id, times
 
-    def conversation(
-        texts: list[str], prof: cProfile.Profile | None
-    ) -> tuple[str | None, list[Times]]:
+    def conversation(texts: list[str], prof: Profiler | None) -> tuple[str | None, list[Times]]:
         return asyncio.run(run(texts, prof))
 
     conversation([prompt(0)] * WARMUP, None)
-    return _measure(conversation, prompts, profile)
+    return _measure(conversation, prompts, profiler)
 
 
-def _naive_sync(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
+def _naive_sync(base_url: str, prompts: list[str], profiler: Profiler | None) -> dict[str, Any]:
     from naive import NaiveClient
 
-    def conversation(
-        texts: list[str], prof: cProfile.Profile | None
-    ) -> tuple[str | None, list[Times]]:
+    def conversation(texts: list[str], prof: Profiler | None) -> tuple[str | None, list[Times]]:
         client = NaiveClient(base_url, TOKEN)
         times: list[Times] = []
         try:
@@ -172,15 +173,13 @@ def _naive_sync(base_url: str, prompts: list[str], profile: Sink | None) -> dict
         return client.session_id, times
 
     conversation([prompt(0)] * WARMUP, None)
-    return _measure(conversation, prompts, profile)
+    return _measure(conversation, prompts, profiler)
 
 
-def _naive_async(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
+def _naive_async(base_url: str, prompts: list[str], profiler: Profiler | None) -> dict[str, Any]:
     from naive import AsyncNaiveClient
 
-    async def run(
-        texts: list[str], prof: cProfile.Profile | None
-    ) -> tuple[str | None, list[Times]]:
+    async def run(texts: list[str], prof: Profiler | None) -> tuple[str | None, list[Times]]:
         client = AsyncNaiveClient(base_url, TOKEN)
         times: list[Times] = []
         try:
@@ -199,21 +198,17 @@ def _naive_async(base_url: str, prompts: list[str], profile: Sink | None) -> dic
             await client.close()
         return client.session_id, times
 
-    def conversation(
-        texts: list[str], prof: cProfile.Profile | None
-    ) -> tuple[str | None, list[Times]]:
+    def conversation(texts: list[str], prof: Profiler | None) -> tuple[str | None, list[Times]]:
         return asyncio.run(run(texts, prof))
 
     conversation([prompt(0)] * WARMUP, None)
-    return _measure(conversation, prompts, profile)
+    return _measure(conversation, prompts, profiler)
 
 
-def _qca(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
+def _qca(base_url: str, prompts: list[str], profiler: Profiler | None) -> dict[str, Any]:
     import qca as sdk
 
-    def conversation(
-        texts: list[str], prof: cProfile.Profile | None
-    ) -> tuple[str | None, list[Times]]:
+    def conversation(texts: list[str], prof: Profiler | None) -> tuple[str | None, list[Times]]:
         times: list[Times] = []
         with sdk.Managed(access_token=TOKEN, base_url=base_url) as client:
             session_id = client.sessions.create(agent=AGENT, environment_id=ENVIRONMENT).id
@@ -237,17 +232,17 @@ def _qca(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, A
         return session_id, times
 
     conversation([prompt(0)] * WARMUP, None)
-    return _measure(conversation, prompts, profile)
+    return _measure(conversation, prompts, profiler)
 
 
 def _stdlib_json(runner: Runner) -> Runner:
     """``runner`` with our stdlib JSON backend forced first (what a default install uses)."""
 
-    def run(base_url: str, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
+    def run(base_url: str, prompts: list[str], profiler: Profiler | None) -> dict[str, Any]:
         from qoder._protocol.jsonio import use_json_backend
 
         use_json_backend("stdlib")
-        return runner(base_url, prompts, profile)
+        return runner(base_url, prompts, profiler)
 
     return run
 
@@ -270,22 +265,21 @@ def print_profile(prof: cProfile.Profile) -> None:
     stats.sort_stats("cumulative").print_stats(60)
 
 
-def _measure(conversation: Any, prompts: list[str], profile: Sink | None) -> dict[str, Any]:
-    """Run ``conversation`` over ``prompts``; given a ``profile`` sink, under cProfile (the
-    measured turns only, not the warm-up), and hand the profile to the sink."""
-    prof = cProfile.Profile() if profile is not None else None
-    session_id, times = conversation(prompts, prof)
-    if prof is not None and profile is not None:
-        profile(prof)
+def _measure(conversation: Any, prompts: list[str], profiler: Profiler | None) -> dict[str, Any]:
+    """Run ``conversation`` over ``prompts``, its measured turns (not the warm-up) watched by
+    ``profiler`` when one is given."""
+    session_id, times = conversation(prompts, profiler)
     return {"session": session_id, "times": times}
 
 
 def child(argv: list[str]) -> None:
     client, mode, base_url, n = argv[0], argv[1], argv[2], int(argv[3])
-    profile = print_profile if "--profile" in argv else None
+    profile = cProfile.Profile() if "--profile" in argv else None
     prompts = [prompt(i) for i in range(1, n + 1)] if mode == "turns" else [f"bulk:{n}"]
     collections = _collections_log() if mode == "bulk" else None
     result = CHILDREN[client](base_url, prompts, profile)
+    if profile is not None:
+        print_profile(profile)
     if collections is not None:  # the cyclic collector's runs during the measured turn
         _, posted, end, _ = result["times"][0]
         during = [generation for at, generation in collections if posted <= at <= end]

@@ -95,10 +95,9 @@ def _split(profile: cProfile.Profile, turns: int) -> dict[str, float]:
 def _profiled(client: str, base_url: str, turns: int) -> dict[str, float]:
     """One of the overhead benchmark's clients (``latency.CHILDREN``: the same warm-up, the
     same conversation), its measured turns under cProfile: µs per turn by bucket."""
-    split: dict[str, float] = {}
-    prompts = [prompt(n) for n in range(1, turns + 1)]
-    latency.CHILDREN[client](base_url, prompts, lambda prof: split.update(_split(prof, turns)))
-    return split
+    profile = cProfile.Profile()
+    latency.CHILDREN[client](base_url, [prompt(n) for n in range(1, turns + 1)], profile)
+    return _split(profile, turns)
 
 
 def run(turns: int = 300, clients: tuple[str, ...] = CLIENTS) -> dict[str, Any]:

@@ -34,6 +34,7 @@ import footprint
 import latency
 import many
 import measure
+import opcodes
 import profile_turn
 import report
 import startup
@@ -138,7 +139,7 @@ def machine_info() -> dict[str, str]:
     }
 
 
-EXTRA_PARTS = ("idle", "growth", "connect", "emulator", "official", "profile")
+EXTRA_PARTS = ("idle", "growth", "connect", "emulator", "official", "profile", "opcodes")
 """The parts of ``extra_report`` (``--extra-only`` runs any of them, and ``chart``)."""
 
 
@@ -160,6 +161,7 @@ def extra_benchmarks(args: argparse.Namespace, parts: tuple[str, ...]) -> dict[s
         "emulator": lambda: emulator.run(2),
         "official": lambda: many.official(),
         "profile": lambda: profile_turn.run(300),
+        "opcodes": lambda: opcodes.run(),
     }
     for part in parts:
         results[part] = runs[part]()
