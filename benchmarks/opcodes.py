@@ -142,6 +142,30 @@ def _table(counts: dict[str, dict[str, Any]], decimals: int) -> list[str]:
     return [*lines, ""]
 
 
+def _difference(per_turn: dict[str, dict[str, Any]]) -> list[str]:
+    """Where our turn's extra instructions are, against the naive client of the same facade."""
+    lines = []
+    for ours, naive, name in (
+        ("ours_sync", "naive_sync", "`SyncClient`"),
+        ("ours_async", "naive_async", "`AsyncClient`"),
+    ):
+        mine, theirs = per_turn.get(ours, {"error": ""}), per_turn.get(naive, {"error": ""})
+        if "error" in mine or "error" in theirs:
+            continue
+        extra = sum(mine.values()) - sum(theirs.values())
+        own = sum(mine.get(label, 0.0) for label in profile_turn.QODER_BUCKETS)
+        http = mine.get(profile_turn.HTTP_BUCKET, 0.0) - theirs.get(profile_turn.HTTP_BUCKET, 0.0)
+        lines.append(
+            f"- {name} runs {extra:,.0f} more instructions a turn than the naive client: "
+            f"{own:,.0f} in qoder's own code (decoding, the turn machine, the flows, the "
+            f"facade: the protocol's work, which the naive client skips), {http:+,.0f} in "
+            f"httpx, httpcore and h11 (more headers, no URL to parse), "
+            f"{extra - own - http:+,.0f} elsewhere (the naive client's own code and its "
+            "`json.loads`, the event loop, the standard library)."
+        )
+    return [*lines, ""] if lines else []
+
+
 def render(result: dict[str, Any]) -> list[str]:
     """The section of RESULTS.md."""
     return [
@@ -158,6 +182,7 @@ def render(result: dict[str, Any]) -> list[str]:
         "7 events):",
         "",
         *_table(result["per_turn"], 0),
+        *_difference(result["per_turn"]),
         f"**Per message** (one turn of {result['bulk']:,} `agent.message` events, the turn's "
         "count over its messages):",
         "",

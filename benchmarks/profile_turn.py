@@ -64,6 +64,9 @@ BUCKETS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("stdlib json: encoding request bodies; the naive client's json.loads", ("json/",)),
     ("the naive client's own code (split on blank lines, the turn's end)", ("naive.py",)),
 )
+QODER_BUCKETS = tuple(label for label, parts in BUCKETS if parts[0].startswith("qoder"))
+"""The buckets of qoder's own code: decoding, the turn machine, the flows, the facade."""
+HTTP_BUCKET = next(label for label, parts in BUCKETS if "httpx" in parts)
 _WAITS = ("method 'recv'", "method 'send'", "method 'poll'", "method 'select'", "recv_into")
 _DECODING_BUILTINS = ("orjson.loads", "scan_once", "'findall'", "'match'", "'decode'", "raw_decode")
 
