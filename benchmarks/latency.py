@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 
 class Profiler(Protocol):
     """What watches a child's measured turns: a ``cProfile.Profile`` (``--profile``,
-    profile_turn's time buckets) or profile_turn's opcode counter."""
+    profile_turn's time buckets) or opcodes.py's instruction counter."""
 
     def enable(self) -> None: ...
 
