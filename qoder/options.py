@@ -426,6 +426,7 @@ def resolve_options(
     disallowed = tool_names("disallowed_tools", opts.disallowed_tools)
     hooks = None
     hook_asked: frozenset[str] = frozenset()
+    hook_asked_mcp: frozenset[str] | None = frozenset()
     if opts.hooks and any(opts.hooks.values()):
         from ._hooks.session import SessionHooks  # anyio and the hooks' runner: only if used
 
@@ -435,6 +436,7 @@ def resolve_options(
             permission_mode=resolve_permission_mode(opts.permission_mode),
         )
         hook_asked = hooks.asked_builtins(tuple(BUILTIN_TOOLS.values()))
+        hook_asked_mcp = hooks.asked_mcp_tools()
     return SessionConfig(
         token=token.reveal(),
         base_url=base_url,
@@ -474,6 +476,7 @@ def resolve_options(
         continue_conversation=opts.continue_conversation,
         hooks=hooks,
         hook_asked_tools=hook_asked,
+        hook_asked_mcp_tools=hook_asked_mcp,
         agent_mcp_servers=tuple(mcp_servers),
         agent_mcp_toolsets=tuple(mcp_toolsets),
     )

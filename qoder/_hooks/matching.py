@@ -30,6 +30,7 @@ __all__ = [
     "compile_matcher",
     "matcher_applies",
     "matching_callbacks",
+    "mcp_names_matched",
     "official_tool_name",
 ]
 
@@ -71,6 +72,24 @@ def matcher_applies(matcher: str | None, tool_name: str) -> bool:
     if isinstance(compiled, frozenset):
         return not compiled.isdisjoint(names)
     return any(compiled.search(name) for name in names)
+
+
+def mcp_names_matched(matcher: str | None) -> frozenset[str] | None:
+    """The MCP tool names (``mcp__<server>__<tool>``) a matcher selects, when they can be
+    listed: ``None`` when it may select any of them, which is the case for a catch-all and
+    for an expression that mentions ``mcp`` or is found in ``mcp__`` (``"^mcp__docs__"``,
+    ``".*"``), whose names cannot be listed before the agent calls them; else the MCP names
+    given exactly (maybe none: ``"Bash"``, ``"^(Bash)$"``)."""
+    if matcher is None:
+        return None
+    compiled = compile_matcher(matcher)
+    if compiled is None:
+        return None
+    if isinstance(compiled, frozenset):
+        return frozenset(name for name in compiled if name.startswith("mcp__"))
+    if "mcp" in matcher.lower() or compiled.search("mcp__"):
+        return None
+    return frozenset()
 
 
 def matching_callbacks(

@@ -16,7 +16,7 @@ from .._protocol.answers import PermissionDecision
 from .._protocol.config import HookVerdict, LocalTool
 from .combine import HookOutcome
 from .inputs import base_input, post_tool_use_failure_input, post_tool_use_input, pre_tool_use_input
-from .matching import matching_callbacks, official_tool_name
+from .matching import matching_callbacks, mcp_names_matched, official_tool_name
 from .run import run_hooks
 from .tools import HookedToolCall, failed_closed, permission_from_hooks, run_tool_with_hooks
 
@@ -62,6 +62,19 @@ class SessionHooks:
     def asked_builtins(self, builtins: Sequence[str]) -> frozenset[str]:
         """The built-in tools (wire names) a ``PreToolUse`` matcher matches."""
         return frozenset(name for name in builtins if self.handles("PreToolUse", name))
+
+    def asked_mcp_tools(self) -> frozenset[str] | None:
+        """The agent-side MCP tools (``mcp__<server>__<tool>``) a ``PreToolUse`` matcher
+        selects: ``None`` when one may select any (see ``matching.mcp_names_matched``)."""
+        names: set[str] = set()
+        for entry in self._hooks.get("PreToolUse") or ():
+            if not getattr(entry, "hooks", None):
+                continue
+            matched = mcp_names_matched(getattr(entry, "matcher", None))
+            if matched is None:
+                return None
+            names |= matched
+        return frozenset(names)
 
     async def observe(
         self,

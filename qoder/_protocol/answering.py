@@ -26,6 +26,7 @@ from .answers import (
 from .effects import EffectResult, Raised, Returned
 from .events import AgentMCPToolUse
 from .outputs import AskPermission, RunCustomTool
+from .permissions import mcp_tool_name
 
 __all__ = ["confirmation", "manual_answers", "permission_args", "tool_result"]
 
@@ -50,7 +51,9 @@ def tool_result(answer: RunCustomTool, outcome: EffectResult) -> dict[str, Any]:
 
 
 def permission_args(answer: AskPermission, session_id: str) -> tuple[str, dict[str, Any], Any]:
-    """The ``can_use_tool(tool_name, input, context)`` arguments for a permission request."""
+    """The ``can_use_tool(tool_name, input, context)`` arguments for a permission request. An
+    agent-side MCP tool is named ``mcp__<server>__<tool>``, as the official SDK and the
+    permission rules name it (``context.server_name`` is its server)."""
     event = answer.event
     server = event.mcp_server_name if isinstance(event, AgentMCPToolUse) else None
     context = ToolPermissionContext(
@@ -59,7 +62,8 @@ def permission_args(answer: AskPermission, session_id: str) -> tuple[str, dict[s
         kind="mcp" if isinstance(event, AgentMCPToolUse) else "builtin",
         server_name=server,
     )
-    return event.name, dict(event.input), context
+    name = mcp_tool_name(server, event.name) if server else event.name
+    return name, dict(event.input), context
 
 
 def confirmation(answer: AskPermission, outcome: EffectResult) -> tuple[dict[str, Any], bool]:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import attrs
 
 from .effects import Timeouts
+from .permissions import canonical_tool_name
 from .specs import AgentSpec, EnvironmentSpec
 
 __all__ = ["HookVerdict", "HookedCall", "LocalTool", "SessionConfig", "ToolHooks"]
@@ -165,11 +166,23 @@ class SessionConfig:
     hook_asked_tools: frozenset[str] = frozenset()
     """Built-in tools made to ask (§8.3) only so that a ``PreToolUse`` hook sees them: a
     confirmation no hook, rule or callback decides is then allowed."""
+    hook_asked_mcp_tools: frozenset[str] | None = frozenset()
+    """The same for the agent-side MCP tools (``mcp__<server>__<tool>``); ``None``: all of
+    them, a matcher may select any (their names are not known before the agent calls them)."""
     agent_mcp_servers: tuple[Mapping[str, Any], ...] = ()
     """MCP servers the agent itself connects to (``{"type": "url", ...}``, §8.3), added to
     the agent's own for this session, with :attr:`agent_mcp_toolsets`."""
     agent_mcp_toolsets: tuple[Mapping[str, Any], ...] = ()
     """The ``mcp_toolset`` entries of :attr:`agent_mcp_servers` (their tool policies)."""
+
+    def asked_for_hooks(self, tool_name: str) -> bool:
+        """Whether the session's toolsets were made to ask about ``tool_name`` (its
+        permission name: a built-in's, or ``mcp__<server>__<tool>``) only so that a
+        ``PreToolUse`` hook sees it."""
+        if tool_name.startswith("mcp__"):
+            asked = self.hook_asked_mcp_tools
+            return asked is None or tool_name in asked
+        return canonical_tool_name(tool_name) in self.hook_asked_tools
 
     @property
     def stream_timeouts(self) -> Timeouts:

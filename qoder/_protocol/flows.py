@@ -62,7 +62,7 @@ from .errors import ClientStateError, ProtocolError
 from .events import Event
 from .inbox import Inbox
 from .messages import Message, ResultMessage, SystemMessage
-from .permissions import PermissionPolicy, canonical_tool_name, check_permission_mode
+from .permissions import PermissionPolicy, check_permission_mode
 from .prompts import check_query_options, prompt_content
 from .reading import Reader
 from .resources import Session, structure_resource
@@ -517,8 +517,7 @@ class SessionCore:
         """Whether the client answers a confirmation of ``tool_name`` (its rules, its
         callback, or the hooks the toolset was made to ask for)."""
         config = self._require_config()
-        hook_asked = canonical_tool_name(tool_name) in config.hook_asked_tools
-        return hook_asked or self.permissions.answers(tool_name)
+        return config.asked_for_hooks(tool_name) or self.permissions.answers(tool_name)
 
     def _observes_result(self, tool_name: str) -> bool:
         """Whether a server-side tool's result goes to ``PostToolUse`` hooks."""

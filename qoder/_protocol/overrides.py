@@ -5,8 +5,9 @@
 before it is created, sent as ``agent_with_overrides`` when a session of an existing agent is
 created, or posted as a session update (§8.2) when an existing session is resumed. Arrays
 replace the agent's whole (§8.1), so the tools are the agent's own, changed: its built-in
-toolset narrowed or widened, the disallowed built-ins turned off, made to ask when the
-client decides permissions (``can_use_tool``, ``dontAsk``), the client's tools added.
+toolset narrowed or widened, the disallowed built-ins turned off, the built-in and MCP
+toolsets made to ask when the client decides permissions (``can_use_tool``, ``dontAsk``) or a
+``PreToolUse`` hook must see a call, the client's tools added.
 """
 
 from __future__ import annotations
@@ -34,14 +35,21 @@ def _changes_tools(config: SessionConfig) -> bool:
         or _client_decides(config)
         or config.agent_mcp_toolsets
         or config.hook_asked_tools
+        or _hooks_ask_mcp(config)
     )
 
 
+def _hooks_ask_mcp(config: SessionConfig) -> bool:
+    """Whether a ``PreToolUse`` hook may select an agent-side MCP tool (whose toolset must
+    then ask, so that the hook sees the call)."""
+    return config.hooks is not None and config.hook_asked_mcp_tools != frozenset()
+
+
 def _client_decides(config: SessionConfig) -> bool:
-    """Whether the client, not the agent's policies, decides the built-in tool calls: with a
-    ``can_use_tool`` (outside ``bypassPermissions``), or in ``dontAsk`` mode. The toolset is
-    then made to ask (§8.3), as the official SDK asks its callback about every call that
-    ``allowed_tools`` does not approve."""
+    """Whether the client, not the agent's policies, decides the calls of server-side tools
+    (built-in and agent-side MCP): with a ``can_use_tool`` (outside ``bypassPermissions``), or
+    in ``dontAsk`` mode. The toolsets are then made to ask (§8.3), as the official SDK asks
+    its callback about every call that ``allowed_tools`` does not approve."""
     if config.permission_mode == "dontAsk":
         return True
     return config.can_use_tool is not None and config.permission_mode not in (
@@ -50,19 +58,24 @@ def _client_decides(config: SessionConfig) -> bool:
     )
 
 
-def _asking(toolset: dict[str, Any], config: SessionConfig) -> None:
-    """Make ``toolset`` ask about every call, except the built-ins ``allowed_tools`` names."""
+def _asking(toolset: dict[str, Any], allowed: Collection[str]) -> None:
+    """Make ``toolset`` (the built-in one or an ``mcp_toolset``) ask about every call, except
+    the tools ``allowed`` names (as the toolset names them). A tool turned off stays off."""
     default = toolset.get("default_config")
     default = dict(default) if isinstance(default, Mapping) else {}
     default["permission_policy"] = {"type": "always_ask"}
     toolset["default_config"] = default
-    allowed = {canonical_tool_name(name) for name in config.allowed_tools} & _WIRE_BUILTINS
     kept = _configs_without(toolset, allowed)
     for entry in kept:
         entry.pop("permission_policy", None)  # the default above decides
     configs = kept + _policy_entries(allowed, "always_allow")
     if configs:
         toolset["configs"] = configs
+
+
+def _allowed_builtins(config: SessionConfig) -> set[str]:
+    """The built-in tools (wire names) ``allowed_tools`` names."""
+    return {canonical_tool_name(name) for name in config.allowed_tools} & _WIRE_BUILTINS
 
 
 def _configs_without(toolset: Mapping[str, Any], names: Collection[str]) -> list[dict[str, Any]]:
@@ -113,7 +126,7 @@ def _toolset(entry: Mapping[str, Any] | None, config: SessionConfig) -> dict[str
     elif entry is None:
         return None  # the agent had no built-in tools: nothing to turn off
     if _client_decides(config):
-        _asking(toolset, config)
+        _asking(toolset, _allowed_builtins(config))
     elif config.hook_asked_tools:
         _asking_for_hooks(toolset, config.hook_asked_tools)
     disallowed = _disallowed_builtins(config)
@@ -149,7 +162,26 @@ def _tools(current: Sequence[Mapping[str, Any]], config: SessionConfig) -> list[
         t for t in tools if t.get("type") != "mcp_toolset" or t.get("mcp_server_name") not in ours
     ]
     tools.extend(dict(entry) for entry in config.agent_mcp_toolsets)
+    for entry in tools:
+        if entry.get("type") == "mcp_toolset":
+            _mcp_asking(entry, config)
     return tools
+
+
+def _mcp_asking(toolset: dict[str, Any], config: SessionConfig) -> None:
+    """Make an agent-side MCP server's toolset ask as the built-in one does: about every
+    call when the client decides (but those ``allowed_tools`` names), else about the calls a
+    ``PreToolUse`` hook may select (all of them when their names cannot be listed)."""
+    prefix = f"mcp__{toolset.get('mcp_server_name')}__"
+    if _client_decides(config):
+        allowed = {name[len(prefix) :] for name in config.allowed_tools if name.startswith(prefix)}
+        _asking(toolset, allowed)
+    elif config.hook_asked_mcp_tools is None:
+        _asking(toolset, ())
+    else:
+        named = {n[len(prefix) :] for n in config.hook_asked_mcp_tools if n.startswith(prefix)}
+        if named:
+            _asking_for_hooks(toolset, frozenset(named))
 
 
 def _mcp_servers(current: Any, config: SessionConfig) -> list[dict[str, Any]]:

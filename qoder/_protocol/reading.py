@@ -41,7 +41,7 @@ from .errors import QoderError
 from .events import SessionDeleted
 from .inbox import Answer, Inbox
 from .outputs import EnforceLimit, ObserveToolResult
-from .permissions import PermissionPolicy, canonical_tool_name
+from .permissions import PermissionPolicy
 from .status import error_from_response
 from .stream import EventStream, Refusal, StreamState
 from .turn import AskPermission, Conversation, RunCustomTool, TurnState, permission_name
@@ -295,7 +295,7 @@ class Reader:
         decided = decided or self.permissions().decide(name)
         callback = self.config.can_use_tool
         if decided is None and callback is None:  # the toolset asked for the hooks' sake only
-            hooked = canonical_tool_name(name) in self.config.hook_asked_tools
+            hooked = self.config.asked_for_hooks(name)
             decided = PermissionResultAllow() if hooked else PermissionResultDeny(message=_NOBODY)
         if decided is not None:
             outcome: EffectResult = Returned(decided)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from qoder.testing._default_tools import builtin_tool_steps, custom_tool_steps
+from qoder.testing._default_tools import builtin_tool_steps, custom_tool_steps, mcp_tool_steps
 from qoder.testing._script import Reply, Step, Think, TurnContext, Wait
 
 __all__ = ["default_reply", "default_steps", "instructions_reply", "model_reply"]
@@ -202,7 +202,12 @@ def _meta_steps(context: TurnContext, prompt: str) -> list[Step] | None:
 
 
 _Planner = Callable[[TurnContext, str], "list[Step] | None"]
-_PLANNERS: tuple[_Planner, ...] = (_meta_steps, custom_tool_steps, builtin_tool_steps)
+_PLANNERS: tuple[_Planner, ...] = (
+    _meta_steps,
+    custom_tool_steps,
+    mcp_tool_steps,
+    builtin_tool_steps,
+)
 
 
 def _answer_steps(context: TurnContext, prompt: str) -> list[Step]:

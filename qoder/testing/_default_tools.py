@@ -6,6 +6,12 @@ come from the first JSON object in the prompt; without one, from the numbers of 
 order, to the schema's ``number``/``integer`` properties) and its quoted texts (in order, to
 its ``string`` properties; with no quoted text, the capitalised words after the first word).
 
+A tool of one of the agent's own MCP servers (an ``mcp_servers`` entry of the session's agent,
+which the agent calls itself) is called when the prompt names it as ``mcp__<server>__<tool>``,
+with the first JSON object of the prompt as its input, under that server's ``mcp_toolset``
+(``agent.mcp_tool_use``, then ``agent.mcp_tool_result``); the emulator reaches no server, so
+the result is a stand-in that says so.
+
 Built-in tools are called for "run the command `ls -la`" / "run ls" (``bash``), "read the file
 README.md" (``read``) and "write hello to the file notes.txt" (``write``), with the session's
 toolset deciding (docs/protocol.md §8.3): ``always_ask`` asks the client first, ``always_allow``
@@ -23,7 +29,7 @@ from typing import Any
 from qoder.testing._policy import refusal, tool_permission
 from qoder.testing._script import CustomToolUse, Reply, Step, ToolOutcome, ToolUse, TurnContext
 
-__all__ = ["builtin_tool_steps", "custom_tool_steps", "tool_arguments"]
+__all__ = ["builtin_tool_steps", "custom_tool_steps", "mcp_tool_steps", "tool_arguments"]
 
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]*\w)")
 _QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|`([^`]+)`|(?<!\w)'([^']+)'(?!\w)")
@@ -118,6 +124,46 @@ def custom_tool_steps(context: TurnContext, prompt: str) -> list[Step] | None:
     name = str(tool["name"])
     arguments = tool_arguments(tool.get("input_schema"), prompt, name=name)
     return [CustomToolUse(name, arguments), Reply(lambda turn: _custom_answer(name, turn))]
+
+
+# -- the agent's own MCP servers ---------------------------------------------------------------
+
+
+def _named_mcp_tool(context: TurnContext, prompt: str) -> tuple[str, str] | None:
+    """(server, tool) of the first ``mcp__<server>__<tool>`` in ``prompt`` whose server is one
+    of the agent's ``mcp_servers`` (the longer server name when two could match)."""
+    found = []
+    for server in {str(entry["name"]) for entry in context.agent.mcp_servers if entry.get("name")}:
+        match = re.search(rf"(?<![\w-])mcp__{re.escape(server)}__([\w-]+)", prompt)
+        if match is not None:
+            found.append((match.start(), -len(server), server, match[1]))
+    return min(found)[2:] if found else None
+
+
+def _mcp_ran(label: str, outcome: ToolOutcome) -> str:
+    if outcome.denied:
+        return f'The {label} tool was denied, so I did not use it: "{outcome.text}"'
+    return f"The {label} tool returned: {outcome.text}"
+
+
+def mcp_tool_steps(context: TurnContext, prompt: str) -> list[Step] | None:
+    """Call the tool of the agent's own MCP server that the prompt names, under that server's
+    toolset, then say what it returned; ``None`` if the prompt names none."""
+    named = _named_mcp_tool(context, prompt)
+    if named is None:
+        return None
+    server, name = named
+    label = f"mcp__{server}__{name}"
+    tool_input = _json_object(prompt) or {}
+    output = f"(the emulator's stand-in for {name} of the {server} MCP server: no server ran)"
+    step = ToolUse(name, tool_input, result=output, mcp_server_name=server)
+    permission = tool_permission(step, context.agent)
+    if permission is None:  # no toolset for that server, or the tool is off
+        return [Reply(refusal(step, context.agent))]
+    return [
+        ToolUse(name, tool_input, result=output, permission=permission, mcp_server_name=server),
+        Reply(lambda turn: _mcp_ran(label, turn.outcomes[-1])),
+    ]
 
 
 # -- built-in tools --------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from qoder import (
 )
 from qoder._unsupported import UNSUPPORTED_METHODS
 from qoder.errors import UnsupportedFeatureError
+from qoder.hooks import HookMatcher
 from tests.client.driver import Facade
 from tests.client.scripted import BASE, ScriptedAPI, stream_of, turn_events
 from tests.client.test_faults import fast
@@ -39,6 +40,9 @@ from tests.client.test_tools import permission_turn
 def add(a: int, b: int) -> int:
     """Add two numbers."""
     return a + b
+
+
+ASK_SEARCH = {"name": "search", "permission_policy": {"type": "always_ask"}}
 
 
 def created_agent(api: ScriptedAPI) -> Any:
@@ -449,6 +453,64 @@ def test_a_permission_callback_makes_the_builtin_tools_ask(
             "configs": [{"name": "read", "permission_policy": {"type": "always_allow"}}],
         }
     ]
+
+
+AGENTS_DOCS = {
+    "type": "mcp_toolset",
+    "mcp_server_name": "docs",
+    "configs": [
+        {"name": "search", "permission_policy": {"type": "always_allow"}},
+        {"name": "drop", "enabled": False},
+    ],
+}
+
+
+def test_a_permission_callback_makes_the_agents_mcp_tools_ask(
+    facade: Facade, api: ScriptedAPI
+) -> None:
+    api.agent["tools"] = [AGENTS_DOCS]  # the agent's own MCP server, read at connect()
+    api.streams.append(stream_of([]))
+    options = fast(can_use_tool=never_called, allowed_tools=["mcp__docs__fetch", "Read"])
+    with facade.client(options):
+        pass
+    docs = next(t for t in created_agent(api)["tools"] if t["type"] == "mcp_toolset")
+    assert docs == {
+        "type": "mcp_toolset",
+        "mcp_server_name": "docs",
+        "default_config": {"permission_policy": {"type": "always_ask"}},
+        "configs": [  # the client decides: search's own policy gives way, drop stays off
+            {"name": "search"},
+            {"name": "drop", "enabled": False},
+            {"name": "fetch", "permission_policy": {"type": "always_allow"}},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("matcher", "asked"),
+    [
+        ("mcp__docs__search", {"configs": [{"name": "drop", "enabled": False}, ASK_SEARCH]}),
+        ("^mcp__", {"default_config": {"permission_policy": {"type": "always_ask"}}}),
+        ("^(Bash)$", None),
+    ],
+)
+def test_a_pre_tool_use_matcher_makes_the_agents_mcp_tools_ask(
+    facade: Facade, api: ScriptedAPI, matcher: str, asked: dict[str, Any] | None
+) -> None:
+    api.agent["tools"] = [AGENTS_DOCS]
+    api.streams.append(stream_of([]))
+    hooks = {"PreToolUse": [HookMatcher(matcher=matcher, hooks=[never_called])]}
+    with facade.client(fast(hooks=hooks)):
+        pass
+    docs = next(t for t in created_agent(api)["tools"] if t["type"] == "mcp_toolset")
+    if asked is None:  # Bash is asked about for the hook; the MCP tools are left as they were
+        assert docs == AGENTS_DOCS
+    elif "default_config" in asked:
+        assert docs["default_config"] == asked["default_config"]
+        assert docs["configs"] == [{"name": "search"}, {"name": "drop", "enabled": False}]
+    else:
+        assert "default_config" not in docs
+        assert docs["configs"] == asked["configs"]
 
 
 def test_bypass_permissions_leaves_the_agents_policies(facade: Facade, api: ScriptedAPI) -> None:

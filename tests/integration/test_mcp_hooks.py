@@ -198,6 +198,108 @@ def test_allowed_mcp_tools_run_without_asking(facade: Facade, served: ServedClou
     assert result.result == "The mcp__calc__add tool returned 3."
 
 
+# --- the agent's own MCP servers: their tools run on the cloud ----------------------------------
+
+DOCS = {"type": "http", "url": "https://mcp.example.com/docs"}
+SEARCH = 'use mcp__docs__search {"q": "bug"}'
+STAND_IN = "(the emulator's stand-in for search of the docs MCP server: no server ran)"
+
+
+def docs_toolset(cloud: RecordingCloud) -> dict[str, Any]:
+    (toolset,) = [t for t in declared_tools(cloud) if t.get("type") == "mcp_toolset"]
+    return toolset
+
+
+def test_can_use_tool_decides_an_agent_side_mcp_tool(
+    facade: Facade, cloud: RecordingCloud, served: ServedCloud
+) -> None:
+    asked: list[tuple[str, str, str | None]] = []
+
+    def decide(name: str, tool_input: dict[str, Any], context: Any) -> Any:
+        asked.append((name, context.kind, context.server_name))
+        if tool_input.get("q") == "secrets":
+            return PermissionResultDeny(message="Not that.")
+        return PermissionResultAllow()
+
+    with facade.client(options(served, mcp_servers={"docs": DOCS}, can_use_tool=decide)) as c:
+        allowed = result_of(c.turn(SEARCH))
+        denied = result_of(c.turn('use mcp__docs__search {"q": "secrets"}'))
+    # as in the official SDK, the callback is asked about the agent's MCP tools too, by name
+    assert asked == [("mcp__docs__search", "mcp", "docs")] * 2
+    assert allowed.result == f"The mcp__docs__search tool returned: {STAND_IN}"
+    assert (
+        denied.result == 'The mcp__docs__search tool was denied, so I did not use it: "Not that."'
+    )
+    assert [d["tool_name"] for d in denied.permission_denials] == ["mcp__docs__search"]
+    assert docs_toolset(cloud)["default_config"] == {"permission_policy": {"type": "always_ask"}}
+
+
+def test_allowed_agent_side_mcp_tools_run_without_asking(
+    facade: Facade, cloud: RecordingCloud, served: ServedCloud
+) -> None:
+    def never(*args: Any) -> bool:
+        raise AssertionError("can_use_tool was asked about an allowed tool")
+
+    opts = options(
+        served, mcp_servers={"docs": DOCS}, can_use_tool=never, allowed_tools=["mcp__docs__search"]
+    )
+    with facade.client(opts) as client:
+        result = result_of(client.turn(SEARCH))
+    assert result.result == f"The mcp__docs__search tool returned: {STAND_IN}"
+    assert docs_toolset(cloud)["configs"] == [
+        {"name": "search", "permission_policy": {"type": "always_allow"}}
+    ]
+
+
+@pytest.mark.parametrize("matcher", ["^mcp__docs__", "mcp__docs__search", None])
+def test_a_pre_tool_use_hook_sees_an_agent_side_mcp_tool(
+    facade: Facade, served: ServedCloud, matcher: str | None
+) -> None:
+    seen: list[str] = []
+
+    async def gate(hook_input: dict[str, Any], tool_use_id: Any, context: Any) -> Any:
+        seen.append(hook_input["tool_name"])
+        if hook_input["tool_input"].get("q") != "secrets":
+            return {}  # no decision: the call goes on, as the hook was its only reason to ask
+        return {
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": "No secrets.",
+            }
+        }
+
+    hooks = {"PreToolUse": [HookMatcher(matcher=matcher, hooks=[gate])]}
+    with facade.client(options(served, mcp_servers={"docs": DOCS}, hooks=hooks)) as client:
+        allowed = result_of(client.turn(SEARCH))
+        denied = result_of(client.turn('use mcp__docs__search {"q": "secrets"}'))
+    assert seen == ["mcp__docs__search"] * 2
+    assert allowed.result == f"The mcp__docs__search tool returned: {STAND_IN}"
+    assert (
+        denied.result == 'The mcp__docs__search tool was denied, so I did not use it: "No secrets."'
+    )
+
+
+@pytest.mark.parametrize("matcher", ["mcp__docs__fetch", "^(Bash)$"])
+def test_a_hook_that_cannot_select_an_mcp_tool_leaves_it_alone(
+    facade: Facade, cloud: RecordingCloud, served: ServedCloud, matcher: str
+) -> None:
+    async def gate(hook_input: dict[str, Any], tool_use_id: Any, context: Any) -> Any:
+        raise AssertionError(f"the hook saw {hook_input['tool_name']}")
+
+    hooks = {"PreToolUse": [HookMatcher(matcher=matcher, hooks=[gate])]}
+    with facade.client(options(served, mcp_servers={"docs": DOCS}, hooks=hooks)) as client:
+        result = result_of(client.turn(SEARCH))
+    assert result.result == f"The mcp__docs__search tool returned: {STAND_IN}"
+    toolset = docs_toolset(cloud)
+    assert "default_config" not in toolset  # search never asked: no round trip for nothing
+    assert toolset.get("configs", []) == (
+        [{"name": "fetch", "permission_policy": {"type": "always_ask"}}]
+        if matcher == "mcp__docs__fetch"
+        else []
+    )
+
+
 # --- hooks of events without a tool -------------------------------------------------------------
 
 

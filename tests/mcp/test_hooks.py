@@ -9,6 +9,7 @@ import anyio
 import pytest
 import qoder_agent_sdk
 
+from qoder._hooks.matching import mcp_names_matched
 from qoder.hooks import (
     HookMatcher,
     HookOutcome,
@@ -74,6 +75,26 @@ def decide(decision: str, **more: Any) -> dict[str, Any]:
 )
 def test_matcher_rules(matcher: str | None, tool: str, expected: bool) -> None:
     assert matcher_applies(matcher, tool) is expected
+
+
+@pytest.mark.parametrize(
+    ("matcher", "expected"),
+    [
+        (None, None),  # every tool
+        ("*", None),
+        ("^mcp__docs__", None),  # an expression about MCP tools: their names are not known yet
+        ("mcp__docs__(search|fetch)", None),
+        (".*", None),  # found in any name
+        ("mcp__docs__search|Bash", frozenset({"mcp__docs__search"})),  # exact names
+        ("Bash", frozenset()),
+        ("^(Bash)$", frozenset()),  # an expression that cannot be about MCP tools
+        ("Notebook.*", frozenset()),
+    ],
+)
+def test_which_mcp_tools_a_matcher_may_select(
+    matcher: str | None, expected: frozenset[str] | None
+) -> None:
+    assert mcp_names_matched(matcher) == expected
 
 
 def test_an_invalid_expression_is_refused_when_the_matcher_is_made() -> None:

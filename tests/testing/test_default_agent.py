@@ -283,6 +283,93 @@ def test_a_tool_that_is_off_is_not_called(
     assert events[-1]["stop_reason"] == {"type": "end_turn"}
 
 
+# -- the agent's own MCP servers ---------------------------------------------------------------
+
+DOCS_SERVER = {"type": "url", "name": "docs", "url": "https://mcp.example.com/docs"}
+DOCS_TOOLSET = {"type": "mcp_toolset", "mcp_server_name": "docs"}
+SEARCH = 'use mcp__docs__search {"q": "bug"}'
+
+
+def test_calls_a_named_tool_of_its_own_mcp_server(
+    local_http: httpx.Client, cloud: FakeCloud
+) -> None:
+    session_id = new_session(local_http, mcp_servers=[DOCS_SERVER], tools=[DOCS_TOOLSET])
+    events = turn(local_http, cloud, session_id, SEARCH)
+    use = next(e for e in events if e["type"] == "agent.mcp_tool_use")
+    assert (use["mcp_server_name"], use["name"], use["input"]) == ("docs", "search", {"q": "bug"})
+    assert use["evaluated_permission"] == "allow"
+    result = next(e for e in events if e["type"] == "agent.mcp_tool_result")
+    assert result["mcp_tool_use_id"] == use["id"]
+    assert text_of(events) == (
+        "The mcp__docs__search tool returned: (the emulator's stand-in for search of the docs "
+        "MCP server: no server ran)"
+    )
+
+
+def test_the_longer_server_name_wins(local_http: httpx.Client, cloud: FakeCloud) -> None:
+    v2 = {**DOCS_SERVER, "name": "docs__v2"}
+    session_id = new_session(
+        local_http,
+        mcp_servers=[DOCS_SERVER, v2],
+        tools=[DOCS_TOOLSET, {**DOCS_TOOLSET, "mcp_server_name": "docs__v2"}],
+    )
+    events = turn(local_http, cloud, session_id, "use mcp__docs__v2__search")
+    use = next(e for e in events if e["type"] == "agent.mcp_tool_use")
+    assert (use["mcp_server_name"], use["name"], use["input"]) == ("docs__v2", "search", {})
+
+
+def test_its_mcp_toolset_can_make_it_ask(local_http: httpx.Client, cloud: FakeCloud) -> None:
+    asking = {**DOCS_TOOLSET, "default_config": {"permission_policy": {"type": "always_ask"}}}
+    session_id = new_session(local_http, mcp_servers=[DOCS_SERVER], tools=[asking])
+    events = turn(local_http, cloud, session_id, SEARCH)
+    use = next(e for e in events if e["type"] == "agent.mcp_tool_use")
+    assert use["evaluated_permission"] == "ask"
+    (use_id,) = waiting_ids(events)
+    after = answer(local_http, cloud, session_id, confirmation(use_id, "deny", "Not now."))
+    assert (
+        text_of(after) == 'The mcp__docs__search tool was denied, so I did not use it: "Not now."'
+    )
+
+
+@pytest.mark.parametrize(
+    ("servers", "tools", "reply"),
+    [
+        (
+            [DOCS_SERVER],
+            [],
+            "I cannot use the search tool of the docs MCP server: this agent has no toolset "
+            "for that server.",
+        ),
+        (
+            [DOCS_SERVER],
+            [{**DOCS_TOOLSET, "configs": [{"name": "search", "enabled": False}]}],
+            "I cannot use the search tool of the docs MCP server: it is not enabled for this "
+            "session.",
+        ),
+    ],
+    ids=["no-toolset", "turned-off"],
+)
+def test_an_mcp_tool_it_may_not_use_is_not_called(
+    local_http: httpx.Client,
+    cloud: FakeCloud,
+    servers: list[dict[str, Any]],
+    tools: list[dict[str, Any]],
+    reply: str,
+) -> None:
+    session_id = new_session(local_http, mcp_servers=servers, tools=tools)
+    events = turn(local_http, cloud, session_id, SEARCH)
+    assert "agent.mcp_tool_use" not in types(events)
+    assert text_of(events) == reply
+
+
+def test_a_server_it_does_not_have_is_not_called(
+    local_http: httpx.Client, cloud: FakeCloud
+) -> None:
+    session_id = new_session(local_http)
+    events = turn(local_http, cloud, session_id, SEARCH)
+    assert "agent.mcp_tool_use" not in types(events)
+
+
 # -- what it did before ------------------------------------------------------------------------
 
 
