@@ -468,6 +468,14 @@ def tool_names(option: str, value: object) -> frozenset[str]:
             raise OptionTypeError(
                 f"{option} must hold tool names (non-empty strings) only, found {name!r}"
             )
+        if "(" in name:
+            tool = name.partition("(")[0].strip()
+            raise ConfigurationError(
+                f"{option}: {name!r} is a permission rule with a specifier, which this client "
+                "does not apply (Cloud Agents decides a call by its tool, not its input); "
+                f"name the tool{f' ({tool!r})' if tool else ''} and check its input in "
+                "can_use_tool or in a PreToolUse hook"
+            )
     return frozenset(value)
 
 

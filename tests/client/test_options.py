@@ -194,6 +194,15 @@ def test_a_bare_string_of_tool_names_says_to_wrap_it_in_a_list(option: str) -> N
         build(**{option: ["Bash", 3]})
 
 
+@pytest.mark.parametrize("option", ["allowed_tools", "disallowed_tools"])
+def test_a_rule_with_a_specifier_is_refused_not_ignored(option: str) -> None:
+    # Bash(rm:*) in disallowed_tools, silently dropped, would let every rm through
+    with pytest.raises(ConfigurationError, match=rf"^{option}: 'Bash\(rm:\*\)' is a ") as caught:
+        build(**{option: ["Read", "Bash(rm:*)"]})
+    assert "name the tool ('Bash') and check its input in can_use_tool" in str(caught.value)
+    assert not isinstance(caught.value, TypeError)  # a value the client cannot honour
+
+
 # --- permission_mode, limits, env, continue_conversation --------------------------------------
 
 
