@@ -154,7 +154,8 @@ class AsyncClient:
         await self._run(self._core.set_model(model))
 
     async def set_permission_mode(self, mode: str) -> None:
-        """Answer confirmations by ``mode`` from now on (see docs/tools.md)."""
+        """Answer confirmations by ``mode`` from now on (see docs/tools.md); when that changes
+        whether the client decides, the session's toolsets follow (a session update)."""
         await self._run(self._core.set_permission_mode(mode))
 
     async def get_server_info(self) -> dict[str, Any] | None:

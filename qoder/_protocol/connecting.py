@@ -20,7 +20,7 @@ from .effects import Effect, EffectResult
 from .errors import ProtocolError
 from .specs import AgentSpec, EnvironmentSpec
 
-__all__ = ["create", "newest_session", "reconfigure", "require_id", "resume"]
+__all__ = ["create", "newest_session", "reconfigure", "require_id", "resume", "retool"]
 
 T = TypeVar("T")
 Flow = Generator[Effect, EffectResult, T]
@@ -90,6 +90,26 @@ def reconfigure(caller: Caller, config: SessionConfig, session: Any) -> Flow[Any
         return session
     session_id = require_id(session, "session")
     return (yield from caller.call(rr.update_session(session_id, agent=changes)))
+
+
+def retool(
+    caller: Caller, config: SessionConfig, session_id: str, agent_id: str | None
+) -> Flow[Any]:
+    """Make the session's tools anew for ``config`` (§8.2), from the agent's own: after
+    ``set_permission_mode()`` changed whether the client decides the server-side calls, so
+    that their toolsets ask about every call, or follow the agent's own policies again.
+    Returns the session as it now is."""
+    agent = config.agent
+    if isinstance(agent, AgentSpec):  # the agent this client created: its tools as specified
+        current: Any = {"tools": [dict(tool) for tool in agent.tools]}
+    else:
+        agent_id = agent_id or agent
+        if agent_id is None:
+            raise ProtocolError("the session names no agent whose tools to start from")
+        current = yield from caller.call(rr.retrieve_agent(agent_id, version=config.agent_version))
+    current = current if isinstance(current, dict) else {}
+    tools = overrides.agent_changes(config, current).get("tools", current.get("tools") or [])
+    return (yield from caller.call(rr.update_session(session_id, agent={"tools": tools})))
 
 
 def newest_session(caller: Caller, agent_id: str) -> Flow[str | None]:

@@ -43,7 +43,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from . import answering, connecting, hooking
+from . import answering, connecting, hooking, overrides
 from . import requests as rq
 from . import resource_requests as rr
 from .answers import PermissionDecision
@@ -360,10 +360,25 @@ class SessionCore:
         self._keep_session((yield from self._call(request)))
 
     def set_permission_mode(self, mode: str) -> Flow[None]:
-        """Answer confirmations by ``mode``'s rules from now on (see :mod:`.permissions`)."""
+        """Answer confirmations by ``mode``'s rules from now on (see :mod:`.permissions`).
+
+        When the new mode changes whether the client decides the server-side tool calls
+        (``dontAsk``, or ``can_use_tool`` outside ``bypassPermissions``), the session's
+        toolsets are changed to match (§8.2), from the next model request: they ask about
+        every call, or follow the agent's own policies again."""
         self._require_connected("set_permission_mode")
-        self.permissions = attrs.evolve(self.permissions, mode=check_permission_mode(mode))
-        yield from ()  # a flow like the others, with no effect to ask for
+        mode = check_permission_mode(mode)
+        config = self._require_config()
+        before = attrs.evolve(config, permission_mode=self.permissions.mode)
+        after = attrs.evolve(config, permission_mode=mode)
+        if overrides.client_decides(before) != overrides.client_decides(after):
+            session = self.session
+            agent_id = session.agent_id if session is not None else None
+            request = connecting.retool(
+                self._require_caller(), after, self.session_id or "", agent_id
+            )
+            self._keep_session((yield from request))
+        self.permissions = attrs.evolve(self.permissions, mode=mode)
 
     def cancel(self) -> Flow[None]:
         """Hard-cancel the turn the session is running (§3.8): for a turn that an interrupt

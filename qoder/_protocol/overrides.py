@@ -21,7 +21,7 @@ from .config import SessionConfig
 from .permissions import BUILTIN_TOOLS, canonical_tool_name
 from .specs import AgentSpec
 
-__all__ = ["TOOLSET", "agent_changes", "apply_to_spec", "needs_agent"]
+__all__ = ["TOOLSET", "agent_changes", "apply_to_spec", "client_decides", "needs_agent"]
 
 TOOLSET = "agent_toolset_20260401"
 _WIRE_BUILTINS = frozenset(BUILTIN_TOOLS.values())
@@ -32,7 +32,7 @@ def _changes_tools(config: SessionConfig) -> bool:
         config.builtin_tools is not None
         or config.tools
         or _disallowed_builtins(config)
-        or _client_decides(config)
+        or client_decides(config)
         or config.agent_mcp_toolsets
         or config.hook_asked_tools
         or _hooks_ask_mcp(config)
@@ -45,7 +45,7 @@ def _hooks_ask_mcp(config: SessionConfig) -> bool:
     return config.hooks is not None and config.hook_asked_mcp_tools != frozenset()
 
 
-def _client_decides(config: SessionConfig) -> bool:
+def client_decides(config: SessionConfig) -> bool:
     """Whether the client, not the agent's policies, decides the calls of server-side tools
     (built-in and agent-side MCP): with a ``can_use_tool`` (outside ``bypassPermissions``), or
     in ``dontAsk`` mode. The toolsets are then made to ask (§8.3), as the official SDK asks
@@ -125,7 +125,7 @@ def _toolset(entry: Mapping[str, Any] | None, config: SessionConfig) -> dict[str
         toolset["enabled_tools"] = list(config.builtin_tools)
     elif entry is None:
         return None  # the agent had no built-in tools: nothing to turn off
-    if _client_decides(config):
+    if client_decides(config):
         _asking(toolset, _allowed_builtins(config))
     elif config.hook_asked_tools:
         _asking_for_hooks(toolset, config.hook_asked_tools)
@@ -173,7 +173,7 @@ def _mcp_asking(toolset: dict[str, Any], config: SessionConfig) -> None:
     call when the client decides (but those ``allowed_tools`` names), else about the calls a
     ``PreToolUse`` hook may select (all of them when their names cannot be listed)."""
     prefix = f"mcp__{toolset.get('mcp_server_name')}__"
-    if _client_decides(config):
+    if client_decides(config):
         allowed = {name[len(prefix) :] for name in config.allowed_tools if name.startswith(prefix)}
         _asking(toolset, allowed)
     elif config.hook_asked_mcp_tools is None:

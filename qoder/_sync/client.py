@@ -144,7 +144,8 @@ class SyncClient:
         self._run(self._core.set_model(model))
 
     def set_permission_mode(self, mode: str) -> None:
-        """Answer confirmations by ``mode`` from now on (see docs/tools.md)."""
+        """Answer confirmations by ``mode`` from now on (see docs/tools.md); when that changes
+        whether the client decides, the session's toolsets follow (a session update)."""
         self._run(self._core.set_permission_mode(mode))
 
     def get_server_info(self) -> dict[str, Any] | None:

@@ -145,9 +145,8 @@ def test_disallowed_tools_are_turned_off_in_the_agents_toolset(
 # --- session updates (§8.2) -----------------------------------------------------------------------
 
 
-def test_set_model_updates_the_session_and_none_goes_back_to_the_agents_model(
-    facade: Facade, api: ScriptedAPI
-) -> None:
+def session_updates(api: ScriptedAPI) -> list[Any]:
+    """The bodies of the session updates (``POST /sessions/sess_01``) the client will send."""
     updates: list[Any] = []
 
     def update(request: httpx.Request) -> httpx.Response:
@@ -155,6 +154,13 @@ def test_set_model_updates_the_session_and_none_goes_back_to_the_agents_model(
         return httpx.Response(200, json={"id": "sess_01", "type": "session", "status": "idle"})
 
     api.router.post(f"{BASE}/sessions/sess_01").mock(side_effect=update)
+    return updates
+
+
+def test_set_model_updates_the_session_and_none_goes_back_to_the_agents_model(
+    facade: Facade, api: ScriptedAPI
+) -> None:
+    updates = session_updates(api)
     api.streams.append(stream_of([]))
     with facade.client(fast(model="fast")) as client:
         client._do("set_model", "turbo")
@@ -230,6 +236,7 @@ def test_accept_edits_still_asks_about_bash(facade: Facade, api: ScriptedAPI) ->
 def test_set_permission_mode_changes_the_rules_and_refuses_plan(
     facade: Facade, api: ScriptedAPI
 ) -> None:
+    updates = session_updates(api)
     api.streams.append(stream_of(permission_turn()))
     api.reply_with("evt_01", "turn_01")
     api.reply_with("evt_04", "turn_01", "user.tool_confirmation")
@@ -239,6 +246,34 @@ def test_set_permission_mode_changes_the_rules_and_refuses_plan(
         client._do("set_permission_mode", "bypassPermissions")
         client.turn("rm")
     assert confirmation_sent(api)["result"] == "allow"
+    # the client no longer decides: the agent's own toolset again, from the next request
+    assert updates == [{"agent": {"tools": [{"type": "agent_toolset_20260401"}]}}]
+
+
+def test_set_permission_mode_makes_the_toolsets_ask_when_the_client_comes_to_decide(
+    facade: Facade, api: ScriptedAPI
+) -> None:
+    updates = session_updates(api)
+    api.streams.append(stream_of([]))
+    options = fast(can_use_tool=never_called, permission_mode="bypassPermissions")
+    with facade.client(options) as client:
+        assert created_agent(api) == "agent_01"  # bypassing: the agent as it is
+        client._do("set_permission_mode", "bypassPermissions")  # no change, no request
+        assert updates == []
+        client._do("set_permission_mode", "default")
+        client._do("set_permission_mode", "acceptEdits")  # the client still decides
+    assert updates == [
+        {
+            "agent": {
+                "tools": [
+                    {
+                        "type": "agent_toolset_20260401",
+                        "default_config": {"permission_policy": {"type": "always_ask"}},
+                    }
+                ]
+            }
+        }
+    ]
 
 
 # --- limits: max_turns and max_budget_usd ---------------------------------------------------------

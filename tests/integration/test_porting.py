@@ -44,6 +44,43 @@ def test_system_prompt_and_model_reach_the_agent(facade: Facade, served: ServedC
     assert info["model"] == "turbo-2"
 
 
+LS_RAN = "I ran `ls`. Its output:\nREADME.md\nnotes.txt\nsrc"
+
+
+def test_set_permission_mode_changes_who_decides_from_the_next_turn(
+    facade: Facade, served: ServedCloud
+) -> None:
+    asked: list[str] = []
+
+    def decide(name: str, tool_input: dict[str, Any], context: Any) -> PermissionResultDeny:
+        asked.append(name)
+        return PermissionResultDeny(message="Not now.")
+
+    opts = options(served, can_use_tool=decide, permission_mode="bypassPermissions")
+    with facade.client(opts) as client:
+        bypassed = result_of(client.turn("run ls"))
+        client._do("set_permission_mode", "default")
+        decided = result_of(client.turn("run ls"))
+    assert bypassed.result == LS_RAN  # the agent's policy: bash runs, nobody asked
+    assert asked == ["bash"]  # the toolset was made to ask, and the callback decided
+    assert decided.result == 'The bash tool was denied, so I did not use it: "Not now."'
+
+
+def test_dont_ask_set_later_denies_and_default_gives_the_agents_policies_back(
+    facade: Facade, served: ServedCloud
+) -> None:
+    with facade.client(options(served)) as client:
+        ran = result_of(client.turn("run ls"))
+        client._do("set_permission_mode", "dontAsk")
+        denied = result_of(client.turn("run ls"))
+        client._do("set_permission_mode", "default")
+        again = result_of(client.turn("run ls"))
+    assert ran.result == again.result == LS_RAN
+    assert denied.result is not None
+    assert denied.result.startswith("The bash tool was denied, so I did not use it:")
+    assert [d["tool_name"] for d in denied.permission_denials] == ["bash"]
+
+
 def test_an_appended_system_prompt_keeps_the_agents_own(
     facade: Facade, served: ServedCloud
 ) -> None:
