@@ -98,7 +98,7 @@ def retool(
     """Make the session's tools anew for ``config`` (§8.2), from the agent's own: after
     ``set_permission_mode()`` changed whether the client decides the server-side calls, so
     that their toolsets ask about every call, or follow the agent's own policies again.
-    Returns the session as it now is."""
+    Returns the session as it now is (``None``: nothing was sent)."""
     agent = config.agent
     if isinstance(agent, AgentSpec):  # the agent this client created: its tools as specified
         current: Any = {"tools": [dict(tool) for tool in agent.tools]}
@@ -108,7 +108,9 @@ def retool(
             raise ProtocolError("the session names no agent whose tools to start from")
         current = yield from caller.call(rr.retrieve_agent(agent_id, version=config.agent_version))
     current = current if isinstance(current, dict) else {}
-    tools = overrides.agent_changes(config, current).get("tools", current.get("tools") or [])
+    tools = overrides.agent_changes(config, current).get("tools", current.get("tools"))
+    if not isinstance(tools, list):  # the agent listed no tools: nothing to go back to
+        return None
     return (yield from caller.call(rr.update_session(session_id, agent={"tools": tools})))
 
 

@@ -377,7 +377,9 @@ class SessionCore:
             request = connecting.retool(
                 self._require_caller(), after, self.session_id or "", agent_id
             )
-            self._keep_session((yield from request))
+            updated = yield from request
+            if updated is not None:
+                self._keep_session(updated)
         self.permissions = attrs.evolve(self.permissions, mode=mode)
 
     def cancel(self) -> Flow[None]:
