@@ -5,9 +5,9 @@
 before it is created, sent as ``agent_with_overrides`` when a session of an existing agent is
 created, or posted as a session update (§8.2) when an existing session is resumed. Arrays
 replace the agent's whole (§8.1), so the tools are the agent's own, changed: its built-in
-toolset narrowed or widened, the disallowed built-ins turned off, the built-in and MCP
-toolsets made to ask when the client decides permissions (``can_use_tool``, ``dontAsk``) or a
-``PreToolUse`` hook must see a call, the client's tools added.
+toolset narrowed or widened, the disallowed tools turned off in the built-in and MCP
+toolsets, those toolsets made to ask when the client decides permissions (``can_use_tool``,
+``dontAsk``) or a ``PreToolUse`` hook must see a call, the client's tools added.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def _changes_tools(config: SessionConfig) -> bool:
         config.builtin_tools is not None
         or config.tools
         or _disallowed_builtins(config)
+        or _disallowed_mcp(config)
         or client_decides(config)
         or config.agent_mcp_toolsets
         or config.hook_asked_tools
@@ -102,6 +103,11 @@ def needs_agent(config: SessionConfig) -> bool:
     )
 
 
+def _disallowed_mcp(config: SessionConfig) -> bool:
+    """Whether ``disallowed_tools`` names an MCP tool (of the agent's servers, maybe)."""
+    return any(name.startswith("mcp__") for name in config.disallowed_tools)
+
+
 def _disallowed_builtins(config: SessionConfig) -> list[str]:
     names = {canonical_tool_name(name) for name in config.disallowed_tools}
     return sorted(names & _WIRE_BUILTINS)
@@ -164,24 +170,31 @@ def _tools(current: Sequence[Mapping[str, Any]], config: SessionConfig) -> list[
     tools.extend(dict(entry) for entry in config.agent_mcp_toolsets)
     for entry in tools:
         if entry.get("type") == "mcp_toolset":
-            _mcp_asking(entry, config)
+            _change_mcp_toolset(entry, config)
     return tools
 
 
-def _mcp_asking(toolset: dict[str, Any], config: SessionConfig) -> None:
-    """Make an agent-side MCP server's toolset ask as the built-in one does: about every
-    call when the client decides (but those ``allowed_tools`` names), else about the calls a
-    ``PreToolUse`` hook may select (all of them when their names cannot be listed)."""
+def _change_mcp_toolset(toolset: dict[str, Any], config: SessionConfig) -> None:
+    """Change an agent-side MCP server's toolset as the built-in one is changed: its tools
+    ``disallowed_tools`` names turned off; made to ask about every call when the client
+    decides (but those ``allowed_tools`` names), else about the calls a ``PreToolUse`` hook
+    may select (all of them when their names cannot be listed)."""
     prefix = f"mcp__{toolset.get('mcp_server_name')}__"
     if client_decides(config):
-        allowed = {name[len(prefix) :] for name in config.allowed_tools if name.startswith(prefix)}
-        _asking(toolset, allowed)
+        _asking(toolset, _tools_of_server(config.allowed_tools, prefix))
     elif config.hook_asked_mcp_tools is None:
         _asking(toolset, ())
-    else:
-        named = {n[len(prefix) :] for n in config.hook_asked_mcp_tools if n.startswith(prefix)}
-        if named:
-            _asking_for_hooks(toolset, frozenset(named))
+    elif named := _tools_of_server(config.hook_asked_mcp_tools, prefix):
+        _asking_for_hooks(toolset, frozenset(named))
+    if off := _tools_of_server(config.disallowed_tools, prefix):
+        kept = _configs_without(toolset, off)
+        toolset["configs"] = kept + [{"name": name, "enabled": False} for name in sorted(off)]
+
+
+def _tools_of_server(names: Collection[str], prefix: str) -> set[str]:
+    """The tools ``names`` (``mcp__<server>__<tool>``) names of the server of ``prefix``
+    (``mcp__<server>__``), as its toolset names them."""
+    return {name[len(prefix) :] for name in names if name.startswith(prefix)}
 
 
 def _mcp_servers(current: Any, config: SessionConfig) -> list[dict[str, Any]]:

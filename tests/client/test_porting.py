@@ -521,6 +521,18 @@ def test_a_permission_callback_makes_the_agents_mcp_tools_ask(
     }
 
 
+def test_disallowed_tools_turn_the_agents_mcp_tools_off(facade: Facade, api: ScriptedAPI) -> None:
+    api.agent["tools"] = [AGENTS_DOCS]
+    api.streams.append(stream_of([]))
+    with facade.client(fast(disallowed_tools=["mcp__docs__search", "mcp__other__x"])):
+        pass
+    (docs,) = created_agent(api)["tools"]
+    assert docs["configs"] == [
+        {"name": "drop", "enabled": False},
+        {"name": "search", "enabled": False},  # its always_allow is gone with it
+    ]
+
+
 @pytest.mark.parametrize(
     ("matcher", "asked"),
     [

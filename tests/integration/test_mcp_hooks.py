@@ -251,6 +251,18 @@ def test_allowed_agent_side_mcp_tools_run_without_asking(
     ]
 
 
+def test_a_disallowed_agent_side_mcp_tool_is_turned_off(
+    facade: Facade, cloud: RecordingCloud, served: ServedCloud
+) -> None:
+    opts = options(served, mcp_servers={"docs": DOCS}, disallowed_tools=["mcp__docs__search"])
+    with facade.client(opts) as client:
+        result = result_of(client.turn(SEARCH))
+    assert result.result == (
+        "I cannot use the search tool of the docs MCP server: it is not enabled for this session."
+    )
+    assert docs_toolset(cloud)["configs"] == [{"name": "search", "enabled": False}]
+
+
 @pytest.mark.parametrize("matcher", ["^mcp__docs__", "mcp__docs__search", None])
 def test_a_pre_tool_use_hook_sees_an_agent_side_mcp_tool(
     facade: Facade, served: ServedCloud, matcher: str | None
