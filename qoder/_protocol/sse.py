@@ -237,7 +237,7 @@ class SSEDecoder:
     def feed_parts(self, chunk: bytes) -> list[Part]:
         """:meth:`feed`, but a persisted event's frame comes as its ``(id, event, data)``.
 
-        For a reader that needs only those three fields (:meth:`.stream.EventStream.feed`):
+        For a reader that needs only those three fields (:meth:`.stream.EventStream.events`):
         the bulk readers hand over the triples they match, without making an :class:`SSEFrame`
         for each. Such a frame's ``last_event_id`` is its ``id``, ``retry`` is ``None``,
         ``oversized`` is false; every other frame is returned as an :class:`SSEFrame`, in

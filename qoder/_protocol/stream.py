@@ -9,7 +9,7 @@ and every transition is one method::
       +----closed()-------+        (a wake-up, a cancelled read, a new turn after a loss)
     any state --gone()--> GONE      (the session was deleted, or the client disconnected)
 
-It decodes what a connection delivers (:meth:`EventStream.feed`: SSE frames to typed events)
+It decodes what a connection delivers (:meth:`EventStream.events`: SSE frames to typed events)
 and decides what a drop or a refusal means: wait and reconnect, reconnect once without the
 cursor (a 400 on it), or give up. It performs no I/O: the session's flows ask the facade to
 open, read and close, and report here what happened.
@@ -136,19 +136,15 @@ class EventStream:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def feed(self, chunk: bytes) -> tuple[list[tuple[Event, str | None]], str | None]:
-        """Decode ``chunk``: the events it completes, each with its frame's own ``id:``, and
-        the reason to drop the connection if an in-band ``error`` frame arrived (§5 rule 13:
-        what follows it on this connection is not trusted, so decoding stops there)."""
-        events = list(self.events(chunk))
-        return events, self.failure
-
     def events(self, chunk: bytes) -> Iterator[tuple[Event, str | None]]:
-        """:meth:`feed`, lazily: each event is decoded as it is asked for, so that a chunk's
-        events need not all be alive at once (their dicts and drafts die one by one, and the
-        cyclic collector, triggered by objects alive, stays away; 120 events of a chunk held
-        at once cost it about 15% of a long turn). Once it is exhausted, :attr:`failure` is the
-        reason to drop the connection, or ``None``."""
+        """Decode ``chunk``: the events it completes, each with its frame's own ``id:``.
+
+        Lazily: each event is decoded as it is asked for, so that a chunk's events need not
+        all be alive at once (their dicts and drafts die one by one, and the cyclic collector,
+        triggered by objects alive, stays away; 120 events of a chunk held at once cost it
+        about 15% of a long turn). Once it is exhausted, :attr:`failure` is the reason to drop
+        the connection if an in-band ``error`` frame arrived (§5 rule 13: what follows it on
+        this connection is not trusted, so decoding stops there), or ``None``."""
         self.failure = None
         # Persisted events come as (id, event, data), without an SSEFrame each (feed_parts);
         # decode_fields gives for them what decode_frame gives for their frames.

@@ -1,6 +1,6 @@
-"""The frame-less batch path: ``SSEDecoder.feed_parts``, ``decode_fields``, ``EventStream.feed``.
+"""The frame-less batch path: ``SSEDecoder.feed_parts``, ``decode_fields``, ``EventStream.events``.
 
-``EventStream.feed`` reads persisted events as ``(id, event, data)`` triples straight from the
+``EventStream.events`` reads persisted events as ``(id, event, data)`` triples straight from the
 bulk readers' matches and decodes them with ``decode_fields``; every other user reads
 ``SSEFrame``s with ``decode_frame``. Whatever the input and its chunking, the two ways must give
 the same events (class, every field with its Python type, ``raw``, ``MalformedEvent`` reasons)
@@ -196,11 +196,11 @@ def test_decode_fields_is_decode_frame(backend: str, caplog: pytest.LogCaptureFi
         assert same(got, expected), (name, frame_id, data[:80], got, expected)
 
 
-# --- EventStream.feed -----------------------------------------------------------------------------
+# --- EventStream.events ---------------------------------------------------------------------------
 
 
 def frame_path(chunks: list[bytes]) -> tuple[list[tuple[e.Event, str | None]], str | None]:
-    """What EventStream.feed gave before the batch path: decode_frame on every frame."""
+    """What EventStream.events gave before the batch path: decode_frame on every frame."""
     decoder = SSEDecoder()
     events: list[tuple[e.Event, str | None]] = []
     for chunk in chunks:
@@ -219,10 +219,9 @@ def stream_path(chunks: list[bytes]) -> tuple[list[tuple[e.Event, str | None]], 
     stream.opened()
     events: list[tuple[e.Event, str | None]] = []
     for chunk in chunks:
-        got, error = stream.feed(chunk)
-        events += got
-        if error is not None:
-            return events, error
+        events += stream.events(chunk)
+        if stream.failure is not None:
+            return events, stream.failure
     return events, None
 
 
