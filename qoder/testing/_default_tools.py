@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from qoder.testing._policy import refusal, tool_permission
@@ -157,13 +158,19 @@ def mcp_tool_steps(context: TurnContext, prompt: str) -> list[Step] | None:
     tool_input = _json_object(prompt) or {}
     output = f"(the emulator's stand-in for {name} of the {server} MCP server: no server ran)"
     step = ToolUse(name, tool_input, result=output, mcp_server_name=server)
+    return _under_toolset(step, context, lambda outcome: _mcp_ran(label, outcome))
+
+
+def _under_toolset(
+    step: ToolUse, context: TurnContext, answer: Callable[[ToolOutcome], str]
+) -> list[Step]:
+    """``step`` with the permission the session's toolset gives it, then the reply ``answer``
+    makes of its outcome; or, when the toolset leaves the tool off (or there is none for
+    it), the reply that refuses it."""
     permission = tool_permission(step, context.agent)
-    if permission is None:  # no toolset for that server, or the tool is off
+    if permission is None:
         return [Reply(refusal(step, context.agent))]
-    return [
-        ToolUse(name, tool_input, result=output, permission=permission, mcp_server_name=server),
-        Reply(lambda turn: _mcp_ran(label, turn.outcomes[-1])),
-    ]
+    return [replace(step, permission=permission), Reply(lambda turn: answer(turn.outcomes[-1]))]
 
 
 # -- built-in tools --------------------------------------------------------------------------
@@ -284,10 +291,4 @@ def builtin_tool_steps(context: TurnContext, prompt: str) -> list[Step] | None:
         return None
     name, tool_input, output = intent
     step = ToolUse(name, tool_input, result=output)
-    permission = tool_permission(step, context.agent)
-    if permission is None:
-        return [Reply(refusal(step, context.agent))]
-    return [
-        ToolUse(name, tool_input, result=output, permission=permission),
-        Reply(lambda turn: _ran(name, tool_input, turn.outcomes[-1])),
-    ]
+    return _under_toolset(step, context, lambda outcome: _ran(name, tool_input, outcome))
