@@ -20,7 +20,6 @@ each client runs, not its whole cost; read it beside the timed figures.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -88,17 +87,8 @@ def _counted(client: str, base_url: str, mode: str, n: int) -> dict[str, float]:
 
 
 def _child(client: str, base_url: str, mode: str, n: int) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "child", client, base_url, mode, str(n)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=HERE,
-    )
-    if done.returncode != 0:
-        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    script = Path(__file__).resolve()
+    return profile_turn.child_result(script, [client, base_url, mode, str(n)], timeout=180)
 
 
 def run(turns: int = 100, bulk: int = 5_000) -> dict[str, Any]:

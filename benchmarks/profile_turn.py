@@ -103,29 +103,29 @@ def _profiled(client: str, base_url: str, turns: int) -> dict[str, float]:
     return _split(profile, turns)
 
 
+def child_result(script: Path, args: list[str], timeout: float) -> dict[str, Any]:
+    """What ``python script child *args`` printed as its last line, a JSON object, or
+    ``{"error": ...}`` with the last line of its stderr when it failed."""
+    done = subprocess.run(
+        [sys.executable, str(script), "child", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=HERE,
+    )
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def run(turns: int = 300, clients: tuple[str, ...] = CLIENTS) -> dict[str, Any]:
     """{client: {bucket: µs per turn}} (or {"error": ...}), each client in a child."""
     results: dict[str, Any] = {}
     with served() as base_url:
         for client in clients:
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    str(Path(__file__).resolve()),
-                    "child",
-                    client,
-                    base_url,
-                    str(turns),
-                ],
-                capture_output=True,
-                text=True,
-                timeout=120,
-                cwd=HERE,
-            )
-            if done.returncode != 0:
-                results[client] = {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
-            else:
-                results[client] = json.loads(done.stdout.strip().splitlines()[-1])
+            script = Path(__file__).resolve()
+            results[client] = child_result(script, [client, base_url, str(turns)], timeout=120)
     return {"turns": turns, "clients": results}
 
 
